@@ -1,0 +1,45 @@
+"""Shared fixtures: small corpora written in the exact real formats."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+
+def tone_word(rng: np.random.Generator, seconds: float, rate: int, base_hz: float) -> np.ndarray:
+    """A voiced-sounding burst (harmonics + envelope) standing in for a spoken word."""
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = np.sin(np.pi * t / t[-1]) ** 2
+    wave = sum(np.sin(2 * np.pi * base_hz * k * t) / k for k in range(1, 6))
+    return (0.3 * envelope * wave + 0.003 * rng.normal(size=t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory) -> Path:
+    """A real `kws synth` corpus: 3 languages × 3 words × 6 variants (MSWC layout, opus)."""
+    from toolchain.corpus.synth import SynthConfig, synthesise
+
+    out = tmp_path_factory.mktemp("synth") / "corpus"
+    synthesise(SynthConfig(("en", "de", "fr"), 3, 6, 0), out, progress=False)
+    return out
+
+
+@pytest.fixture()
+def speech_commands_dir(tmp_path) -> Path:
+    root = tmp_path / "speech_commands"
+    rng = np.random.default_rng(1)
+    for word, hz in (("yes", 180.0), ("no", 240.0)):
+        (root / word).mkdir(parents=True)
+        for speaker in ("0a7c2a8d", "1b2c3d4e", "2f3e4d5c"):
+            sf.write(root / word / f"{speaker}_nohash_0.wav", tone_word(rng, 0.6, 16000, hz), 16000, subtype="PCM_16")
+    (root / "_background_noise_").mkdir()
+    sf.write(root / "_background_noise_" / "white_noise.wav", rng.normal(0, 0.1, 16000 * 3).astype(np.float32), 16000)
+    (root / "validation_list.txt").write_text("yes/1b2c3d4e_nohash_0.wav\nno/1b2c3d4e_nohash_0.wav\n")
+    (root / "testing_list.txt").write_text("yes/2f3e4d5c_nohash_0.wav\nno/2f3e4d5c_nohash_0.wav\n")
+    return root

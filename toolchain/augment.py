@@ -1,0 +1,66 @@
+"""Augmentation as tf.data ops: waveform time shift, background mixing at a random SNR, SpecAugment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    max_shift_ms: int = 100
+    background_probability: float = 0.8
+    snr_db_range: tuple[float, float] = (0.0, 20.0)
+    time_masks: int = 2
+    time_mask_frames: int = 5
+    freq_masks: int = 2
+    freq_mask_channels: int = 5
+
+
+def time_shift(audio: tf.Tensor, max_shift: int, seed: tf.Tensor) -> tf.Tensor:
+    """Roll the word within the clip, zero-filling what enters (no wrap-around)."""
+    shift = tf.random.stateless_uniform([], seed, -max_shift, max_shift + 1, dtype=tf.int32)
+    length = tf.shape(audio)[0]
+    padded = tf.pad(audio, [[max_shift, max_shift]])
+    return tf.slice(padded, [max_shift - shift], [length])
+
+
+def mix_background(audio: tf.Tensor, noise_bank: tf.Tensor, snr_db: tuple[float, float], seed: tf.Tensor) -> tf.Tensor:
+    """Add a random excerpt of a random noise track at an SNR drawn from `snr_db`."""
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+    length = tf.shape(audio)[0]
+    track = tf.random.stateless_uniform([], seeds[0], 0, tf.shape(noise_bank)[0], dtype=tf.int32)
+    start = tf.random.stateless_uniform([], seeds[1], 0, tf.shape(noise_bank)[1] - length, dtype=tf.int32)
+    noise = tf.slice(noise_bank[track], [start], [length])
+    snr = tf.random.stateless_uniform([], seeds[2], snr_db[0], snr_db[1])
+    signal_power = tf.reduce_mean(tf.square(audio)) + 1e-10
+    noise_power = tf.reduce_mean(tf.square(noise)) + 1e-10
+    gain = tf.sqrt(signal_power / (noise_power * tf.pow(10.0, snr / 10.0)))
+    return tf.clip_by_value(audio + gain * noise, -1.0, 1.0)
+
+
+def spec_augment(features: tf.Tensor, params: AugmentParams, seed: tf.Tensor) -> tf.Tensor:
+    """Zero random bands of frames and channels (to the feature floor, -128 in int8 units)."""
+    frames, channels = features.shape[0], features.shape[1]
+    seeds = tf.random.experimental.stateless_split(seed, 2 * (params.time_masks + params.freq_masks))
+    mask = tf.ones_like(features)
+    for k in range(params.time_masks + params.freq_masks):
+        is_time = k < params.time_masks
+        size_max, axis_len = (params.time_mask_frames, frames) if is_time else (params.freq_mask_channels, channels)
+        width = tf.random.stateless_uniform([], seeds[2 * k], 0, size_max + 1, dtype=tf.int32)
+        start = tf.random.stateless_uniform([], seeds[2 * k + 1], 0, axis_len - size_max, dtype=tf.int32)
+        band = tf.logical_and(tf.range(axis_len) >= start, tf.range(axis_len) < start + width)
+        band = tf.cast(tf.logical_not(band), features.dtype)
+        mask = mask * (band[:, None] if is_time else band[None, :])
+    return features * mask + (-128.0) * (1.0 - mask)
+
+
+def noise_bank_tensor(noises: list[np.ndarray], length: int) -> tf.Tensor:
+    """Equal-length float tracks, so one can be picked by index inside the graph."""
+    if not noises:
+        return tf.zeros([1, length], tf.float32)
+    shortest = min(len(n) for n in noises)
+    if shortest <= length:
+        raise ValueError(f"background tracks must be longer than {length} samples")
+    return tf.constant(np.stack([n[:shortest] for n in noises]).astype(np.float32))

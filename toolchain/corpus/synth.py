@@ -1,0 +1,179 @@
+"""`kws synth`: an offline multilingual corpus spoken by espeak-ng, written in the MSWC layout.
+
+Each utterance varies voice variant, speed, pitch, pitch range and amplitude. Voices (variants) are
+split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
+Each word is synthesised in a fresh forked process: espeak-ng carries state between syntheses, and
+a fixed sequence from a fresh engine is what makes the bytes repeat.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import multiprocessing
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from toolchain.artifacts import write_bytes_atomic, write_json_atomic
+from toolchain.audio import SAMPLE_RATE, resample
+from toolchain.corpus.background import make_background
+from toolchain.corpus.espeak import VOICE_VARIANTS, Espeak, Utterance
+from toolchain.corpus.languages import word_list
+from toolchain.corpus.mswc import SPLITS_COLUMNS
+from toolchain.corpus.ogg import with_fixed_serial
+from toolchain.corpus.speech_commands import BACKGROUND_DIR
+from toolchain.errors import KwsError
+
+MSWC_RATE = 48000
+SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
+SET_NAMES = {"train": "TRAIN", "dev": "DEV", "test": "TEST"}
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    languages: tuple[str, ...]
+    words_per_language: int | None = None
+    variants: int = 24
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    language: str
+    word: str
+    link: str  # relative to <lang>/clips/, as in MSWC
+    split: str
+    utterance: Utterance
+
+
+def voice_splits(seed: int) -> dict[str, tuple[str, ...]]:
+    order = list(VOICE_VARIANTS)
+    np.random.default_rng(seed).shuffle(order)
+    n_test, n_dev = SPLIT_VOICES["test"], SPLIT_VOICES["dev"]
+    return {"test": tuple(order[:n_test]), "dev": tuple(order[n_test:n_test + n_dev]), "train": tuple(order[n_test + n_dev:])}
+
+
+def _word_seed(seed: int, language: str, word: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{language}/{word}".encode()).digest()[:8], "little")
+
+
+def split_counts(variants: int) -> dict[str, int]:
+    """At least one dev and one test clip per word; about 70/10/20 otherwise."""
+    if variants < 3:
+        raise KwsError(f"--variants {variants}: need at least 3 (one each for train, dev and test)")
+    n_test = max(1, round(variants * 0.2))
+    n_dev = max(1, round(variants * 0.1))
+    return {"train": variants - n_test - n_dev, "dev": n_dev, "test": n_test}
+
+
+def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list[PlannedClip]:
+    rng = np.random.default_rng(_word_seed(config.seed, language, word))
+    pools = voice_splits(config.seed)
+    clips = []
+    for split, count in split_counts(config.variants).items():
+        voices = list(rng.permutation(pools[split]))
+        for k in range(count):
+            voice = voices[k % len(voices)]
+            utterance = Utterance(
+                text=word, language=language, voice=voice,
+                rate_wpm=int(rng.integers(120, 221)), pitch=int(rng.integers(20, 81)),
+                pitch_range=int(rng.integers(20, 91)), volume=int(rng.integers(60, 161)),
+            )
+            link = f"w{index:03d}/{language}_w{index:03d}_{split}{k:02d}_{voice}.opus"
+            clips.append(PlannedClip(language, word, link, split, utterance))
+    return clips
+
+
+def plan(config: SynthConfig) -> list[PlannedClip]:
+    clips = []
+    for language in config.languages:
+        words = word_list(language)
+        if config.words_per_language is not None:
+            words = words[: config.words_per_language]
+        for index, word in enumerate(words):
+            clips += plan_word(config, language, index, word)
+    return clips
+
+
+def to_mswc_clip(audio_int16: np.ndarray, rate: int) -> np.ndarray:
+    """A 1 s 48 kHz float clip with the word in the middle, as MSWC ships its opus files."""
+    audio = resample(audio_int16.astype(np.float32) / 32768.0, rate, MSWC_RATE)
+    audio = audio[:MSWC_RATE]
+    pad = MSWC_RATE - audio.size
+    return np.pad(audio, (pad // 2, pad - pad // 2))
+
+
+def encode_opus(audio: np.ndarray, serial: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, MSWC_RATE, format="OGG", subtype="OPUS")
+    return with_fixed_serial(buffer.getvalue(), serial)
+
+
+def _synthesise_word(job: tuple[Path, list[PlannedClip]]) -> int:
+    """Runs in a fresh process: all variants of one word, in plan order."""
+    root, clips = job
+    engine = Espeak()
+    for clip in clips:
+        seed = _word_seed(0, clip.language, clip.link)
+        audio = to_mswc_clip(engine.speak(clip.utterance, seed), engine.sample_rate)
+        write_bytes_atomic(root / clip.language / "clips" / clip.link, encode_opus(audio, seed & 0xFFFFFFFF))
+    return len(clips)
+
+
+def _babble_words(seed: int, languages: tuple[str, ...], count: int = 60) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    engine = Espeak()
+    out = []
+    for k in range(count):
+        language = languages[k % len(languages)]
+        words = word_list(language)
+        utterance = Utterance(words[int(rng.integers(len(words)))], language, str(rng.choice(VOICE_VARIANTS)),
+                              int(rng.integers(120, 221)), int(rng.integers(20, 81)), 50, 100)
+        out.append(resample(engine.speak(utterance, seed + k).astype(np.float32) / 32768.0, engine.sample_rate, SAMPLE_RATE))
+    return out
+
+
+def _write_babble_background(root: Path, seed: int, languages: tuple[str, ...]) -> None:
+    make_background(root / BACKGROUND_DIR, seed, _babble_words(seed, languages))
+
+
+def synthesise(config: SynthConfig, out: Path, workers: int | None = None, progress: bool = True) -> dict:
+    """Write (or finish writing) the corpus; words whose clips all exist are skipped (resume)."""
+    out = Path(out)
+    planned = plan(config)
+    by_word: dict[tuple[str, str], list[PlannedClip]] = {}
+    for clip in planned:
+        by_word.setdefault((clip.language, clip.word), []).append(clip)
+    todo = [(out, clips) for clips in by_word.values()
+            if not all((out / c.language / "clips" / c.link).is_file() for c in clips)]
+    workers = workers or min(2, os.cpu_count() or 1)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, maxtasksperchild=1) as pool:
+        jobs = pool.imap_unordered(_synthesise_word, todo)
+        for _ in tqdm(jobs, total=len(todo), desc="synth words", unit="word", disable=not progress):
+            pass
+        background = pool.apply_async(_write_babble_background, (out, config.seed, config.languages))
+        background.get()
+    for language in config.languages:
+        rows = [c for c in planned if c.language == language]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(SPLITS_COLUMNS)
+        for c in rows:
+            writer.writerow([SET_NAMES[c.split], c.link, c.word, "True", f"espeak-{c.utterance.voice}", "NA"])
+        write_bytes_atomic(out / language / f"{language}_splits.csv", buffer.getvalue().encode("utf-8"))
+    summary = {
+        "kind": "synthetic_mswc_corpus",
+        "config": {**asdict(config), "languages": list(config.languages)},
+        "voices": {k: list(v) for k, v in voice_splits(config.seed).items()},
+        "clips": len(planned),
+        "synthesised_words_this_run": len(todo),
+        "words": {lang: sorted({c.word for c in planned if c.language == lang}) for lang in config.languages},
+    }
+    write_json_atomic(out / "manifest.json", summary)
+    return summary
