@@ -1,0 +1,72 @@
+// Generic Cortex-M keyword-spotting app: runs the model on a test feature buffer at the inference
+// stride and feeds the recognizer, printing through TFLM's DebugLog (UART/semihosting: provided
+// by your board layer or TFLM's cortex_m_generic target). Static code; model specifics come from
+// the generated headers next to this file.
+#include <stdint.h>
+#include <string.h>
+
+#include "model_data.h"
+#include "model_settings.h"
+#include "op_resolver.h"
+#include "recognizer.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/micro/micro_log.h"
+#include "tensorflow/lite/micro/system_setup.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+
+namespace {
+
+constexpr int kTestInferences = 100;
+alignas(16) uint8_t g_tensor_arena[kTensorArenaSize];
+
+// Silence: a zero filterbank maps to -128. Replace with a captured feature map (49 x 40 int8 from
+// the host frontend) to compare device scores with the host's.
+void FillTestFeatures(int8_t* features) { memset(features, -128, kFeatureElementCount); }
+
+int Fail(const char* reason) {
+  MicroPrintf("kws: %s", reason);
+  return 1;
+}
+
+}  // namespace
+
+int main() {
+  tflite::InitializeTarget();
+
+  const tflite::Model* model = tflite::GetModel(g_model);
+  if (model->version() != TFLITE_SCHEMA_VERSION) return Fail("model schema version differs from the library's");
+  static KwsOpResolver resolver;
+  if (RegisterKwsOps(resolver) != kTfLiteOk) return Fail("could not register the model's ops");
+  static tflite::MicroInterpreter interpreter(model, resolver, g_tensor_arena, kTensorArenaSize);
+  if (interpreter.AllocateTensors() != kTfLiteOk) return Fail("AllocateTensors failed: raise kTensorArenaSize");
+  TfLiteTensor* input = interpreter.input(0);
+  TfLiteTensor* output = interpreter.output(0);
+  if (input->type != kTfLiteInt8 || input->bytes != static_cast<size_t>(kFeatureElementCount))
+    return Fail("model input is not int8 of kFeatureElementCount");
+  if (output->type != kTfLiteInt8 || output->bytes != static_cast<size_t>(kCategoryCount))
+    return Fail("model output is not int8 of kCategoryCount");
+  MicroPrintf("kws: model %s, arena used %u of %d bytes", kModelSha256,
+              static_cast<unsigned>(interpreter.arena_used_bytes()), kTensorArenaSize);
+
+  static Recognizer<kCategoryCount, kRecognizerCapacity> recognizer(
+      kCategoryIsKeyword, kDetectionThreshold, kSmoothingWindowMs, kSuppressionMs, kMinimumCount);
+  FillTestFeatures(input->data.int8);
+  for (int step = 0; step < kTestInferences; ++step) {
+    if (interpreter.Invoke() != kTfLiteOk) return Fail("Invoke failed");
+    float posteriors[kCategoryCount];
+    for (int i = 0; i < kCategoryCount; ++i) posteriors[i] = (output->data.int8[i] - kOutputZeroPoint) * kOutputScale;
+    const int32_t now_ms = step * kInferenceStrideMs;
+    const Recognition result = recognizer.Process(posteriors, now_ms);
+    if (step == 0) {
+      for (int i = 0; i < kCategoryCount; ++i)
+        MicroPrintf("kws: score[%s] = %d (int8)", kCategoryLabels[i], output->data.int8[i]);
+    }
+    if (result.is_new) {
+      MicroPrintf("kws: detected %s (score x1000 = %d) at %d ms", kCategoryLabels[result.label],
+                  static_cast<int>(result.score * 1000), static_cast<int>(now_ms));
+    }
+  }
+  MicroPrintf("kws: %d inferences done", kTestInferences);
+  while (true) {
+  }
+}

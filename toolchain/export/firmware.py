@@ -1,0 +1,216 @@
+"""Export a converted keyword model as a firmware project for one board.
+
+    export_firmware(Path("runs/hello/converted"), "nano33ble", Path("runs/hello/firmware"))
+
+writes generated sources (model bytes, op resolver, settings) next to a copy of the static
+templates in `firmware_export/`, plus `firmware_manifest.json` with a sha256 per file. Every check
+runs before the first byte is written, and the output directory appears whole or not at all.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolchain.artifacts import read_manifest, sha256_bytes, sha256_file, staged_directory, write_json_atomic
+from toolchain.errors import KwsError, bad_input
+from toolchain.export.c_arrays import array_header, array_source
+from toolchain.export.op_resolver import TensorInfo, model_io, model_ops, require_supported, resolver_header
+from toolchain.export.settings_header import recognizer_capacity, settings_header, tensor_arena_size
+from toolchain.frontend import FrontendParams
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
+FIRMWARE_MANIFEST = "firmware_manifest.json"
+CONVERTED_KIND = "converted_keyword_model"
+MODEL_FILE = "model_int8.tflite"
+
+
+@dataclass(frozen=True)
+class Board:
+    """A target the exporter knows how to build a project for."""
+
+    name: str
+    description: str
+    builder: str  # "arduino" (arduino-cli sketch) or "cmake"
+    project: str  # project folder name; for a sketch also the .ino name
+    fqbn: str | None = None
+    arena_budget_bytes: int | None = None  # RAM left for the arena after OS, audio and frontend
+
+
+BOARDS: dict[str, Board] = {
+    "nano33ble": Board(
+        "nano33ble", "Arduino Nano 33 BLE Sense", "arduino", "kws_keyword",
+        fqbn="arduino:mbed_nano:nano33ble",
+        # 256 KiB SRAM; mbed OS, the PDM ring buffer and the frontend state take about 96 KiB.
+        arena_budget_bytes=160 * 1024,
+    ),
+    "cortex-m": Board("cortex-m", "generic Cortex-M board (CMake, arm-none-eabi-gcc, pyOCD)", "cmake", "kws_app"),
+}
+CPUS = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+
+
+def export_firmware(
+    model_dir: Path,
+    board: str,
+    out: Path,
+    cpu: str = "cortex-m4",
+    pyocd_target: str | None = None,
+) -> dict:
+    """Write the firmware project for `board` into `out`; return a summary.
+
+    Args:
+        model_dir: a `kws convert` output (model_int8.tflite + manifest.json).
+        board: a key of BOARDS.
+        out: export directory; replaced atomically. An existing directory that is not an earlier
+            export is refused rather than deleted.
+        cpu: Cortex-M core for the `cortex-m` board (ignored for Arduino boards).
+        pyocd_target: pyOCD target name remembered for `kws flash` (`cortex-m` only).
+    """
+    model_dir, out = Path(model_dir), Path(out)
+    spec = _board(board)
+    if spec.builder == "cmake" and cpu not in CPUS:
+        raise KwsError(f"--cpu {cpu}: unknown core, choose one of {', '.join(CPUS)}")
+    manifest = read_manifest(model_dir, expected_kind=CONVERTED_KIND)
+    model_path = model_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise bad_input(model_dir, f"no {MODEL_FILE}: run `kws convert` again")
+    model = model_path.read_bytes()
+    frontend = _frontend(model_dir, manifest)
+    ops = model_ops(model)
+    require_supported(ops, str(model_path))
+    model_input, model_output = model_io(model)
+    _check_model(model_dir, manifest, frontend, model_input, model_output)
+    arena = tensor_arena_size(int(manifest["arena_bytes"]))
+    if spec.arena_budget_bytes is not None and arena > spec.arena_budget_bytes:
+        raise KwsError(f"{model_dir}: tensor arena {arena} bytes does not fit {spec.description} (budget {spec.arena_budget_bytes} bytes); use a smaller model")
+    _check_out(out)
+
+    model_sha = sha256_bytes(model)
+    generated = {
+        "model_data.h": array_header("g_model", "KWS_MODEL_DATA_H_"),
+        "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{MODEL_FILE} sha256 {model_sha}"),
+        "op_resolver.h": resolver_header(ops),
+        "model_settings.h": settings_header(manifest, frontend, model_input, model_output, model_sha),
+    }
+    project_rel = Path(spec.name) / spec.project
+    with staged_directory(out) as staging:
+        for name, text in generated.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        project = staging / project_rel
+        _copy_templates(spec, project)
+        for name, text in generated.items():
+            # arduino-cli compiles .cpp but not .cc files in a sketch folder.
+            target = name.replace(".cc", ".cpp") if spec.builder == "arduino" else name
+            (project / target).write_text(text, encoding="utf-8")
+        if spec.builder == "cmake":
+            (project / "kws_target.cmake").write_text(
+                f'# Generated by `kws export`; do not edit.\nset(KWS_CPU "{cpu}" CACHE STRING "Cortex-M core passed to -mcpu")\n',
+                encoding="utf-8",
+            )
+        files = {p.relative_to(staging).as_posix(): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+        firmware_manifest = {
+            "kind": "firmware_export",
+            "board": spec.name,
+            "board_description": spec.description,
+            "builder": spec.builder,
+            "project": project_rel.as_posix(),
+            "fqbn": spec.fqbn,
+            "cpu": cpu if spec.builder == "cmake" else None,
+            "pyocd_target": pyocd_target if spec.builder == "cmake" else None,
+            "source": {
+                "model_dir": str(model_dir.resolve()),
+                "model_file": MODEL_FILE,
+                "model_sha256": model_sha,
+                "manifest_model_sha256": manifest.get("model_sha256"),
+                "embedding_hash": manifest.get("embedding_hash"),
+            },
+            "frontend": frontend.to_dict(),
+            "labels": list(manifest["labels"]),
+            "ops": ops,
+            "tensor_arena_size": arena,
+            "files": files,
+        }
+        write_json_atomic(staging / FIRMWARE_MANIFEST, firmware_manifest)
+    return {
+        "board": spec.name,
+        "out": str(out),
+        "project_dir": str(out / project_rel),
+        "ops": ops,
+        "op_count": len(ops),
+        "model_bytes": len(model),
+        "model_sha256": model_sha,
+        "tensor_arena_size": arena,
+        "labels": list(manifest["labels"]),
+        "files": sorted(files),
+    }
+
+
+def _board(board: str) -> Board:
+    if board not in BOARDS:
+        raise KwsError(f"--board {board}: unknown board, choose one of {', '.join(BOARDS)}")
+    return BOARDS[board]
+
+
+def _frontend(model_dir: Path, manifest: dict) -> FrontendParams:
+    if not isinstance(manifest.get("frontend"), dict):
+        raise bad_input(model_dir / "manifest.json", "no frontend parameters")
+    return FrontendParams.from_dict(manifest["frontend"])
+
+
+def _check_model(model_dir: Path, manifest: dict, frontend: FrontendParams, model_input: TensorInfo, model_output: TensorInfo) -> None:
+    """The manifest, the frontend and the flatbuffer must describe the same device contract."""
+    where = model_dir / "manifest.json"
+    labels = manifest.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
+        raise bad_input(where, "labels must be a non-empty list of names")
+    if len(set(labels)) != len(labels):
+        raise bad_input(where, "labels repeat")
+    threshold = manifest.get("threshold")
+    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise bad_input(where, f"threshold {threshold!r} is not in (0, 1]")
+    streaming = manifest.get("streaming") or {}
+    for key in ("smoothing_window_ms", "suppression_ms", "minimum_count", "inference_stride_ms"):
+        if not isinstance(streaming.get(key), int) or streaming[key] < (0 if key == "suppression_ms" else 1):
+            raise bad_input(where, f"streaming.{key} must be a positive integer, got {streaming.get(key)!r}")
+    capacity = recognizer_capacity(streaming["smoothing_window_ms"], streaming["inference_stride_ms"])
+    if streaming["minimum_count"] > capacity:
+        raise bad_input(where, f"streaming.minimum_count {streaming['minimum_count']} can never be met: only {capacity} inferences fit the smoothing window")
+    if not isinstance(manifest.get("arena_bytes"), int) or manifest["arena_bytes"] <= 0:
+        raise bad_input(where, f"arena_bytes must be a positive integer, got {manifest.get('arena_bytes')!r}")
+
+    model = model_dir / MODEL_FILE
+    frames, channels = frontend.feature_shape
+    elements = 1
+    for dim in model_input.shape:
+        elements *= dim
+    if model_input.dtype != "int8" or model_input.shape[:1] != (1,) or elements != frames * channels:
+        raise bad_input(model, f"input is {model_input.dtype} {list(model_input.shape)}, expected int8 [1, {frames}, {channels}] from the frontend")
+    if model_output.dtype != "int8" or model_output.shape != (1, len(labels)):
+        raise bad_input(model, f"output is {model_output.dtype} {list(model_output.shape)}, expected int8 [1, {len(labels)}] for {len(labels)} labels")
+    if model_input.scale is not None and (abs(model_input.scale - 1.0) > 1e-6 or model_input.zero_point != 0):
+        # The firmware copies the int8 feature map straight into the input tensor (frontend.py).
+        raise bad_input(model, f"input quantization ({model_input.scale}, {model_input.zero_point}) is not the feature domain (1.0, 0)")
+    for name, info in (("input", model_input), ("output", model_output)):
+        if info.scale is None:
+            raise bad_input(model, f"{name} tensor is not per-tensor quantized")
+        stated = (manifest.get("quantization") or {}).get(name)
+        if stated and (abs(stated["scale"] - info.scale) > 1e-6 * max(1.0, abs(info.scale)) or stated["zero_point"] != info.zero_point):
+            raise bad_input(where, f"quantization.{name} {stated} disagrees with the model ({info.scale}, {info.zero_point})")
+
+
+def _check_out(out: Path) -> None:
+    """Refuse to replace a directory that holds anything but an earlier export."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / FIRMWARE_MANIFEST).is_file())):
+        raise KwsError(f"{out}: exists and is not a firmware export; choose another --out")
+
+
+def _copy_templates(spec: Board, project: Path) -> None:
+    sources = [TEMPLATES / spec.builder, TEMPLATES / "common"]
+    for folder in sources:
+        if not folder.is_dir():
+            raise KwsError(f"{folder}: firmware templates missing from this installation")
+    project.mkdir(parents=True)
+    for folder in sources:
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name != "README.md":
+                shutil.copy2(path, project / path.name)
