@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test demo train bench flash clean
+.PHONY: setup test demo train corpus bench flash clean
 
 setup: $(VENV)/.installed
 
@@ -20,3 +20,15 @@ test: setup
 
 clean:
 	rm -rf $(WORK) .pytest_cache
+
+# The shipped embedding: nine languages, 32 words each, 40 utterances per word (see models/embedding/MODEL_CARD.md).
+CORPUS := $(WORK)/corpus
+EPOCHS ?= 30
+
+$(CORPUS)/manifest.json: | setup
+	$(KWS) synth --languages all --variants 40 --seed 0 --out $(CORPUS)
+
+corpus: $(CORPUS)/manifest.json
+
+train: setup corpus
+	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --out models/embedding

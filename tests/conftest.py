@@ -43,3 +43,34 @@ def speech_commands_dir(tmp_path) -> Path:
     (root / "validation_list.txt").write_text("yes/1b2c3d4e_nohash_0.wav\nno/1b2c3d4e_nohash_0.wav\n")
     (root / "testing_list.txt").write_text("yes/2f3e4d5c_nohash_0.wav\nno/2f3e4d5c_nohash_0.wav\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_embedding(synth_corpus, tmp_path_factory) -> Path:
+    """A real (if barely trained) embedding artifact: 2 epochs × 3 steps on the synth fixture."""
+    from toolchain.embedding.train import TrainConfig, train_embedding
+
+    out = tmp_path_factory.mktemp("emb") / "embedding"
+    train_embedding(TrainConfig(synth_corpus, out, ("en", "de", "fr"), 2, epochs=2, batch_size=16, max_steps_per_epoch=3), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def shots_dir(synth_corpus, tmp_path_factory) -> Path:
+    """Five recordings of a word outside the tiny embedding's vocabulary (word index 2), 48 kHz opus."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("shots") / "gelb"
+    out.mkdir()
+    for i, path in enumerate(sorted((synth_corpus / "de" / "clips" / "w002").glob("*.opus"))[:5]):
+        shutil.copy(path, out / f"{i}.opus")
+    return out
+
+
+@pytest.fixture(scope="session")
+def keyword_model(tiny_embedding, shots_dir, tmp_path_factory) -> Path:
+    from toolchain.fewshot.enroll import enroll
+
+    out = tmp_path_factory.mktemp("kw") / "kw"
+    enroll([("gelb", shots_dir)], out, tiny_embedding)
+    return out

@@ -69,7 +69,8 @@ def center_on_energy(audio: np.ndarray, length: int = CLIP_SAMPLES) -> np.ndarra
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16)
+    """Inverse of soundfile's int16 → float (x / 32768), so stored shots round-trip exactly."""
+    return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def load_clip(path: Path, expected_rate: int | None = None) -> np.ndarray:

@@ -85,3 +85,130 @@ def features(corpus, corpus_format, out, strict, cache):
     for path, reason in feature_set.skipped:
         click.echo(f"skipped: {reason}", err=True)
     click.echo(f"wrote {len(feature_set.records)} feature maps {feature_set.features.shape[1:]} int8 to {out}; skipped {len(feature_set.skipped)}")
+
+
+@main.command("train-embedding")
+@click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus (e.g. from `kws synth`).")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--languages", default="embedding", show_default=True)
+@click.option("--words-per-language", type=int, default=32, show_default=True)
+@click.option("--architecture", default="ds_cnn", show_default=True)
+@click.option("--epochs", type=int, default=40, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from the last epoch backup in OUT.work/.")
+@click.option("--init-from", type=click.Path(path_type=Path), default=None, help="Existing embedding to continue (transfer learning).")
+@click.option("--head-epochs", type=int, default=3, show_default=True, help="With --init-from: epochs training only the new word layer.")
+@click.option("--max-steps-per-epoch", type=int, default=None, help="Cap steps per epoch (smoke tests).")
+def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
+                        resume, init_from, head_epochs, max_steps_per_epoch):
+    """Train the multilingual word classifier whose penultimate layer is the embedding."""
+    from toolchain.corpus.languages import parse_languages
+    from toolchain.embedding.train import TrainConfig, train_embedding
+
+    config = TrainConfig(corpus, out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
+                         learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
+                         command="kws " + " ".join(sys.argv[1:]))
+    manifest = train_embedding(config)
+    t, b = manifest["training"], manifest["budget"]
+    click.echo(f"embedding {manifest['embedding_hash']} → {out}: dev acc {t['dev_accuracy']:.3f}, test acc {t['test_accuracy']:.3f}, "
+               f"trunk {b['trunk_int8_bytes']} B int8, {b['trunk_macs']:,} MACs, arena {b['trunk_arena_bytes']} B, {t['wall_time_s']} s")
+
+
+@main.command()
+@click.option("--keyword", "names", multiple=True, help="Keyword name; repeat with --shots for several keywords.")
+@click.option("--shots", "shot_paths", multiple=True, type=click.Path(path_type=Path), help="Folder (or file) of recordings of the keyword before it.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output keyword model directory.")
+@click.option("--add-to", type=click.Path(path_type=Path), default=None, help="Existing keyword model to extend (a new version is written beside it).")
+@click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: the shipped models/embedding).")
+@click.option("--threshold", type=float, default=0.8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def enroll(names, shot_paths, out, add_to, embedding, threshold, seed):
+    """Teach new keywords from a few recordings each (default 5)."""
+    from toolchain.fewshot.enroll import enroll as run_enroll
+
+    if len(names) != len(shot_paths):
+        raise KwsError(f"enroll: {len(names)} --keyword but {len(shot_paths)} --shots; give one --shots per --keyword")
+    manifest = run_enroll(list(zip(names, shot_paths)), out, embedding, add_to, threshold, seed)
+    click.echo(f"keyword model v{manifest['version']} → {manifest['out']}: labels {manifest['labels']}, "
+               f"train acc {manifest['training']['train_accuracy']:.3f}, {manifest['training']['wall_time_s']} s")
+
+
+@main.command("eval-fewshot")
+@click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: shipped).")
+@click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus holding words outside the embedding's vocabulary.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Report directory (report.json, report.md).")
+@click.option("--targets-per-group", type=int, default=12, show_default=True)
+@click.option("--shots", type=int, default=5, show_default=True)
+@click.option("--threshold", type=float, default=0.8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-baselines", is_flag=True, help="Skip the from-scratch and DTW baselines.")
+def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, seed, no_baselines):
+    """Few-shot F1/FAR/FRR on unseen words, in and out of the embedding's languages, against baselines."""
+    from toolchain.embedding.artifact import load_embedding
+    from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot, markdown
+
+    config = EvalConfig(targets_per_group, shots, threshold, seed=seed, baselines=not no_baselines)
+    report = evaluate_fewshot(load_embedding(embedding), corpus, out, config)
+    click.echo(markdown(report).split("## Per word")[0])
+
+
+@main.command()
+@click.option("--embedding", type=click.Path(path_type=Path), default=None)
+@click.option("--corpus", type=click.Path(path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for tsne.png and tsne.json.")
+@click.option("--max-words", type=int, default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def tsne(embedding, corpus, out, max_words, seed):
+    """t-SNE picture of embeddings of words the classifier never saw, with silhouette and 1-NN accuracy."""
+    from toolchain.embedding.artifact import load_embedding
+    from toolchain.fewshot.tsne import embedding_view
+
+    result = embedding_view(load_embedding(embedding), corpus, out, max_words, seed)
+    click.echo(f"{result['png']}: {len(result['words'])} words, silhouette {result['silhouette_cosine']}, "
+               f"1-NN accuracy {result['nearest_neighbour_accuracy']}")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--per-class", type=int, default=100, show_default=True, help="Representative clips per label for calibration.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def convert(model_dir, out, per_class, seed):
+    """Full-integer int8 quantization → model_int8.tflite, model_float.tflite, report.json/.md."""
+    from toolchain.convert.keyword_model import convert_keyword_model, report_markdown
+
+    report = convert_keyword_model(model_dir, out, per_class, seed)
+    click.echo(report_markdown(report))
+
+
+@main.command("export-firmware")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--board", type=click.Choice(["nano33ble", "cortex-m"]), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--cpu", default="cortex-m4", show_default=True, help="Core for the generic cortex-m project.")
+@click.option("--pyocd-target", default=None, help="pyOCD target name remembered for `kws flash` (cortex-m).")
+def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target):
+    """C arrays, op resolver, model_settings.h and a firmware project from a converted model."""
+    from toolchain.export.firmware import export_firmware
+
+    summary = export_firmware(model_dir, board, out, cpu, pyocd_target)
+    click.echo(f"{board} project → {summary['project_dir']}: {summary['model_bytes']:,} B model, "
+               f"{summary['op_count']} ops, arena {summary['tensor_arena_size']:,} B, {len(summary['files'])} files")
+
+
+@main.command()
+@click.argument("project_dir", type=click.Path(path_type=Path))
+@click.option("--board", type=click.Choice(["nano33ble", "cortex-m"]), required=True)
+@click.option("--port", default=None, help="Serial port (Arduino) or probe UID (pyOCD); auto-detected when omitted.")
+@click.option("--target", default=None, help="pyOCD target (cortex-m).")
+@click.option("--dry-run", is_flag=True, help="Print the commands without running anything.")
+def flash(project_dir, board, port, target, dry_run):
+    """Build an exported project and write it to the board (arduino-cli or pyOCD)."""
+    import shlex
+
+    from toolchain.flash import flash as run_flash
+
+    for command in run_flash(board, project_dir, dry_run, port, target):
+        click.echo(("would run: " if dry_run else "ran: ") + shlex.join(command))

@@ -57,9 +57,9 @@ def batch_features(clips: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND,
     return np.concatenate([b.numpy() for b in dataset.batch(batch)])
 
 
-def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTEND, cache_dir: Path | None = DEFAULT_CACHE,
-              strict: bool = False, progress: bool = True) -> FeatureSet:
-    """Decode, frontend and cache every record; unreadable or silent files are skipped and listed."""
+def decode_clips(records: list[ClipRecord], strict: bool = False, progress: bool = True
+                 ) -> tuple[list[ClipRecord], list[np.ndarray], list[tuple[str, str]]]:
+    """Decode in threads (libsndfile releases the GIL); bad files are listed, or fatal with `strict`."""
     def decode(record: ClipRecord):
         try:
             return load_clip(record.path), None
@@ -77,6 +77,13 @@ def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTE
         else:
             kept.append(record)
             audio.append(clip)
+    return kept, audio, skipped
+
+
+def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTEND, cache_dir: Path | None = DEFAULT_CACHE,
+              strict: bool = False, progress: bool = True) -> FeatureSet:
+    """Decode, frontend and cache every record; unreadable or silent files are skipped and listed."""
+    kept, audio, skipped = decode_clips(records, strict, progress)
     out = np.zeros((len(kept), *params.feature_shape), np.int8)
     missing = []
     keys = [cache_key(a, params) for a in audio]

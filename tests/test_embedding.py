@@ -1,0 +1,70 @@
+"""Embedding training: a tiny run, its artifact, resume and continuing from an existing embedding."""
+import json
+
+import numpy as np
+import pytest
+
+from toolchain.embedding.artifact import load_embedding, weights_hash
+from toolchain.embedding.registry import build_classifier
+from toolchain.embedding.train import TrainConfig, train_embedding
+from toolchain.errors import KwsError
+
+
+def test_default_architecture_fits_a_cortex_m4(tiny_embedding):
+    manifest = json.loads((tiny_embedding / "manifest.json").read_text())
+    budget = manifest["budget"]
+    assert budget["trunk_int8_bytes"] <= 200_000
+    assert budget["trunk_macs"] <= 6_000_000
+    assert budget["trunk_arena_bytes"] < 256_000
+    assert (tiny_embedding / "MODEL_CARD.md").read_text().count(manifest["embedding_hash"]) == 1
+
+
+def test_artifact_records_vocabulary_frontend_and_hash(tiny_embedding):
+    embedding = load_embedding(tiny_embedding)
+    assert embedding.manifest["vocabulary"] == {"en": ["seven", "monday"], "de": ["sieben", "montag"], "fr": ["sept", "lundi"]}
+    assert embedding.manifest["classes"][:2] == ["_silence_", "_unknown_"]
+    assert weights_hash(embedding.trunk) == embedding.hash
+    features, words = embedding.unknown_bank()
+    assert features.dtype == np.int8 and set(words) == {"seven", "monday", "sieben", "montag", "sept", "lundi"}
+    assert embedding.trunk.output_shape[-1] == embedding.manifest["embedding_dim"]
+
+
+def test_tampered_weights_are_refused(tiny_embedding, tmp_path):
+    import shutil
+
+    copy = tmp_path / "emb"
+    shutil.copytree(tiny_embedding, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["embedding_hash"] = "0" * 16
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KwsError, match="does not match manifest"):
+        load_embedding(copy)
+
+
+def test_resume_continues_from_the_epoch_backup(synth_corpus, tmp_path):
+    out = tmp_path / "emb"
+    config = TrainConfig(synth_corpus, out, ("en",), 2, epochs=1, batch_size=16, max_steps_per_epoch=2)
+    first = train_embedding(config, progress=False)
+    assert (tmp_path / "emb.work" / "backup").is_dir()
+    assert first["training"]["epochs_run"] == 1
+    resumed = train_embedding(TrainConfig(synth_corpus, out, ("en",), 2, epochs=2, batch_size=16, max_steps_per_epoch=2, resume=True), progress=False)
+    # BackupAndRestore restarts at epoch 2 of 2: one more epoch, not two.
+    assert resumed["training"]["epochs_run"] == 1
+    history = (tmp_path / "emb.work" / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["0", "1"]
+
+
+def test_init_from_reuses_the_feature_extractor(tiny_embedding, synth_corpus, tmp_path):
+    parent = load_embedding(tiny_embedding)
+    out = tmp_path / "child"
+    manifest = train_embedding(TrainConfig(synth_corpus, out, ("en", "de", "fr"), 3, epochs=1, batch_size=16,
+                                           max_steps_per_epoch=1, init_from=tiny_embedding, head_epochs=1), progress=False)
+    assert manifest["training"]["parent_embedding"] == str(tiny_embedding)
+    assert len(manifest["classes"]) == 2 + 9
+    child = load_embedding(out)
+    assert child.hash != parent.hash  # fine-tuned after the head-only phase
+
+
+def test_unknown_architecture_is_one_line():
+    with pytest.raises(KwsError, match="unknown architecture 'resnet9000'"):
+        build_classifier("resnet9000", (49, 40), 3)

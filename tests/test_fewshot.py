@@ -1,0 +1,108 @@
+"""Enrolment, continuous training, bad shots, the few-shot experiment and the embedding view."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from toolchain.cli import main
+from toolchain.errors import KwsError
+from toolchain.fewshot.enroll import enroll, load_keyword_model
+from toolchain.fewshot.evaluate import EvalConfig, binary_metrics, evaluate_fewshot
+from tests.conftest import tone_word
+
+
+def test_enrolled_model_is_one_deployable_artifact(keyword_model, tiny_embedding):
+    model, manifest = load_keyword_model(keyword_model)
+    assert manifest["labels"] == ["_silence_", "_unknown_", "gelb"]
+    assert manifest["threshold"] == 0.8
+    assert manifest["embedding_hash"] == json.loads((tiny_embedding / "manifest.json").read_text())["embedding_hash"]
+    assert len(manifest["keywords"]["gelb"]["shot_files"]) == 5
+    assert model.input_shape == (None, 49, 40) and model.output_shape == (None, 3)
+
+
+def test_add_keyword_keeps_the_old_one_and_writes_a_new_version(keyword_model, synth_corpus, tmp_path):
+    new_shots = tmp_path / "lundi"
+    new_shots.mkdir()
+    for i, path in enumerate(sorted((synth_corpus / "fr" / "clips" / "w002").glob("*.opus"))[:3]):
+        shutil.copy(path, new_shots / f"{i}.opus")
+    result = CliRunner().invoke(main, ["enroll", "--add-to", str(keyword_model), "--keyword", "pomme", "--shots", str(new_shots)])
+    assert result.exit_code == 0, result.output
+    v2 = keyword_model.parent / "kw-v2"
+    _, manifest = load_keyword_model(v2)
+    assert manifest["labels"] == ["_silence_", "_unknown_", "gelb", "pomme"]
+    assert manifest["version"] == 2 and manifest["changes"] == {"added": ["pomme"], "kept": ["gelb"]}
+    assert (keyword_model / "model.keras").is_file()  # the old version is untouched
+    old = json.loads((keyword_model / "manifest.json").read_text())["keywords"]["gelb"]["shot_sha256"]
+    assert manifest["keywords"]["gelb"]["shot_sha256"] == old
+
+
+def test_clashing_name_is_refused_before_anything_is_written(keyword_model, shots_dir, tmp_path):
+    out = tmp_path / "clash"
+    with pytest.raises(KwsError, match="clashes with an existing label"):
+        enroll([("GELB", shots_dir)], out, add_to=keyword_model)
+    with pytest.raises(KwsError, match="clashes"):
+        enroll([("_silence_", shots_dir)], out)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case,message", [
+    ("none", "no shots"),
+    ("silent", "silent audio"),
+    ("clipped", "clipped recording"),
+    ("8k", "sample rate 8000 Hz is below 16000 Hz"),
+])
+def test_bad_shots_fail_with_one_line_and_write_nothing(tiny_embedding, tmp_path, case, message):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    rng = np.random.default_rng(0)
+    if case == "silent":
+        sf.write(shots / "a.wav", np.zeros(16000, np.float32), 16000)
+    elif case == "clipped":
+        sf.write(shots / "a.wav", np.clip(tone_word(rng, 0.8, 16000, 200.0) * 20, -1, 1), 16000)
+    elif case == "8k":
+        sf.write(shots / "a.wav", tone_word(rng, 0.8, 8000, 200.0), 8000)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["enroll", "--keyword", "hola", "--shots", str(shots), "--out", str(out), "--embedding", str(tiny_embedding)])
+    assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.staging*"))
+
+
+def test_frontend_mismatch_between_model_and_embedding_is_refused(keyword_model, shots_dir, tmp_path):
+    copy = tmp_path / "kw"
+    shutil.copytree(keyword_model, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["frontend"]["num_channels"] = 32
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KwsError, match="frontend mismatch"):
+        enroll([("neu", shots_dir)], tmp_path / "out", add_to=copy)
+
+
+def test_binary_metrics():
+    scores = np.array([0.9, 0.85, 0.2, 0.95, 0.1])
+    truth = np.array([True, True, True, False, False])
+    m = binary_metrics(scores, truth, 0.8)
+    assert (m["tp"], m["fn"], m["fp"], m["tn"]) == (2, 1, 1, 1)
+    assert m["frr"] == pytest.approx(1 / 3) and m["far"] == pytest.approx(0.5) and m["f1"] == pytest.approx(2 / 3)
+
+
+def test_eval_fewshot_separates_shot_and_test_voices(tiny_embedding, synth_corpus, tmp_path):
+    report = evaluate_fewshot(__import__("toolchain.embedding.artifact", fromlist=["x"]).load_embedding(tiny_embedding),
+                              synth_corpus, tmp_path / "rep", EvalConfig(targets_per_group=1, shots=3, negatives_per_target=10,
+                                                                        silence_per_target=4), progress=False)
+    assert set(report) >= {"in_embedding", "out_of_embedding", "baselines", "per_word"}
+    assert set(report["baselines"]) == {"from_scratch", "dtw"}
+    row = report["per_word"][0]
+    assert row["group"] == "in_embedding" and row["word"] in {"yellow", "gelb", "jaune"}
+    assert 0.0 <= report["in_embedding"]["f1"] <= 1.0
+    assert (tmp_path / "rep" / "report.md").read_text().startswith("# Few-shot")
+
+
+def test_tsne_view(tiny_embedding, synth_corpus, tmp_path):
+    result = CliRunner().invoke(main, ["tsne", "--embedding", str(tiny_embedding), "--corpus", str(synth_corpus), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "tsne.json").read_text())
+    assert len(data["words"]) == 3 and -1 <= data["silhouette_cosine"] <= 1
+    assert (tmp_path / "tsne.png").stat().st_size > 10_000

@@ -1,0 +1,112 @@
+"""`kws convert`: a keyword model → float and full-integer int8 .tflite, checked and costed.
+
+The representative set is class-balanced and drawn from the model's own data: its stored shots
+(augmented), the embedding's unknown-word bank, and generated silence. Every check (ops TFLM lacks,
+input quantization the frontend cannot feed, an arena that does not run) happens before OUT appears.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from toolchain.artifacts import sha256_bytes, staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.audio import load_clip
+from toolchain.convert.cost import latency_ms, layer_costs, measure_arena
+from toolchain.convert.tflite import to_tflite
+from toolchain.embedding.artifact import load_embedding
+from toolchain.embedding.data import silence_clips
+from toolchain.errors import KwsError
+from toolchain.export.op_resolver import TFLM_OPS, model_io, model_ops, require_supported
+from toolchain.features import batch_features
+from toolchain.fewshot.enroll import load_keyword_model
+from toolchain.fewshot.head import augmented_features, noise_tracks
+
+KIND = "converted_keyword_model"
+CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "manifest.json", "report.json", "report.md")
+
+
+def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: int) -> np.ndarray:
+    """`per_class` feature maps of every label, from the model's own shots, bank and silence."""
+    rng = np.random.default_rng(seed)
+    parts = [batch_features(silence_clips(noise_tracks(seed), per_class, seed)).astype(np.float32)]
+    embedding = load_embedding(Path(manifest["embedding_path"]))
+    bank, _ = embedding.unknown_bank()
+    parts.append(bank[rng.choice(len(bank), min(per_class, len(bank)), replace=False)].astype(np.float32))
+    for info in manifest["keywords"].values():
+        shots = np.stack([load_clip(model_dir / f) for f in info["shot_files"]])
+        copies = int(np.ceil(per_class / len(shots)))
+        parts.append(augmented_features(shots, copies, seed, noise_tracks(seed))[:per_class])
+    return np.concatenate(parts)
+
+
+def fixed_batch(model: keras.Model) -> keras.Model:
+    """Batch 1, as on the device: a dynamic batch would add SHAPE/PACK ops to the graph."""
+    inputs = keras.Input(model.input_shape[1:], batch_size=1, name="features")
+    return keras.Model(inputs, model(inputs), name=model.name)
+
+
+def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed: int = 0) -> dict:
+    started = time.time()
+    model_dir, out = Path(model_dir), Path(out)
+    model, manifest = load_keyword_model(model_dir)
+    representative = representative_set(model_dir, manifest, per_class, seed)
+    fixed = fixed_batch(model)
+    float_bytes = to_tflite(fixed)
+    int8_bytes = to_tflite(fixed, representative)
+    ops = model_ops(int8_bytes)
+    require_supported(ops, f"{model_dir} (int8)")
+    model_input, model_output = model_io(int8_bytes)
+    if (model_input.scale, model_input.zero_point) != (1.0, 0):
+        raise KwsError(f"{model_dir}: int8 input quantized with scale {model_input.scale}, zero point {model_input.zero_point}; "
+                       "the device feeds frontend int8 features unchanged (scale 1, zero point 0)")
+    arena = measure_arena(int8_bytes)
+    costs = layer_costs(int8_bytes)
+    macs = sum(row["macs"] for row in costs)
+    report = {
+        "model": str(model_dir),
+        "flash_bytes": len(int8_bytes),
+        "float_tflite_bytes": len(float_bytes),
+        "arena_bytes_measured": arena,
+        "arena_method": "smallest arena with which the tflite-micro interpreter allocates and invokes (binary search, 16-byte steps)",
+        "ops": [{"op": op, "tflm_supported": op in TFLM_OPS, "resolver_method": TFLM_OPS.get(op)} for op in ops],
+        "layers": costs,
+        "total_macs": macs,
+        "latency_estimate": latency_ms(macs),
+        "representative_samples": int(len(representative)),
+        "quantization": {"input": {"scale": model_input.scale, "zero_point": model_input.zero_point},
+                         "output": {"scale": model_output.scale, "zero_point": model_output.zero_point},
+                         "weights": "int8 per-channel", "activations": "int8 per-tensor"},
+    }
+    converted = {**manifest, "kind": KIND, "source_model": str(model_dir), "source_kind": manifest["kind"],
+                 "quantization": report["quantization"], "ops": ops, "arena_bytes": arena,
+                 "model_sha256": sha256_bytes(int8_bytes), "float_model_sha256": sha256_bytes(float_bytes),
+                 "conversion": {"representative_per_class": per_class, "seed": seed, "wall_time_s": round(time.time() - started, 1)}}
+    with staged_directory(out) as stage:
+        shutil.copy2(model_dir / "model.keras", stage / "model.keras")
+        shutil.copytree(model_dir / "shots", stage / "shots")
+        write_bytes_atomic(stage / "model_float.tflite", float_bytes)
+        write_bytes_atomic(stage / "model_int8.tflite", int8_bytes)
+        write_json_atomic(stage / "report.json", report)
+        (stage / "report.md").write_text(report_markdown(report), encoding="utf-8")
+        write_json_atomic(stage / "manifest.json", converted)
+    return report
+
+
+def report_markdown(report: dict) -> str:
+    lines = [f"# Device report: {report['model']}", "",
+             f"- flash (int8 .tflite): **{report['flash_bytes']:,} bytes**",
+             f"- tensor arena (measured on TFLM): **{report['arena_bytes_measured']:,} bytes**",
+             f"- multiply-accumulates per 1 s window: **{report['total_macs']:,}**", ""]
+    for estimate in report["latency_estimate"].values():
+        lines.append(f"- {estimate['core']}: ~{estimate['latency_ms']} ms per inference "
+                     f"({estimate['cycles_per_mac']} cycles/MAC, from {estimate['source']})")
+    lines += ["", "| op | TFLM | resolver |", "|---|---|---|"]
+    lines += [f"| {o['op']} | {'yes' if o['tflm_supported'] else 'NO'} | {o['resolver_method'] or '—'} |" for o in report["ops"]]
+    lines += ["", "| # | op | output shape | weights | MACs |", "|---|---|---|---|---|"]
+    lines += [f"| {i} | {r['op']} | {'×'.join(map(str, r['output_shape']))} | {r['weights']:,} | {r['macs']:,} |"
+              for i, r in enumerate(report["layers"])]
+    return "\n".join(lines) + "\n"

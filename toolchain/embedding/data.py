@@ -1,0 +1,90 @@
+"""In-memory clips and the tf.data pipelines that augment and featurise them on the fly."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE, to_int16
+from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, spec_augment, time_shift
+from toolchain.corpus.background import coloured_noise, hum, load_background
+from toolchain.corpus.records import SILENCE, UNKNOWN
+from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf
+
+
+@dataclass
+class ClipArrays:
+    audio: np.ndarray  # int16 (N, 16000)
+    labels: np.ndarray  # int32 (N,)
+
+
+def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
+    """The corpus' own _background_noise_ if it has one, else noises made here."""
+    folder = Path(corpus) / "_background_noise_" if corpus else None
+    if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
+        return [t for t in load_background(folder) if t.size > 2 * SAMPLE_RATE]
+    rng = np.random.default_rng(seed)
+    return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0)]
+
+
+def silence_clips(tracks: list[np.ndarray], count: int, seed: int) -> np.ndarray:
+    """Noise excerpts at random gains, a tenth of them digital silence."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((count, CLIP_SAMPLES), np.int16)
+    for i in range(count):
+        if i % 10 == 0:
+            continue
+        track = tracks[int(rng.integers(len(tracks)))]
+        start = int(rng.integers(0, track.size - CLIP_SAMPLES))
+        out[i] = to_int16(track[start:start + CLIP_SAMPLES] * rng.uniform(0.01, 0.6))
+    return out
+
+
+def unknown_clips(word_audio: np.ndarray, tracks: list[np.ndarray], count: int, seed: int) -> np.ndarray:
+    """Speech-like non-words: time-reversed words, keeping held-out words out of training."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(word_audio), count)
+    return np.ascontiguousarray(word_audio[picks, ::-1])
+
+
+def add_silence_and_unknown(audio: np.ndarray, labels: np.ndarray, class_names: list[str], tracks, seed: int,
+                            share: float = 3.0) -> ClipArrays:
+    """Append `share` × the mean per-word count of silence and of unknown examples."""
+    per_class = max(1, int(share * len(audio) / max(1, len(class_names) - 2)))
+    silence = silence_clips(tracks, per_class, seed)
+    unknown = unknown_clips(audio, tracks, per_class, seed + 1)
+    all_audio = np.concatenate([audio, silence, unknown])
+    all_labels = np.concatenate([labels, np.full(per_class, class_names.index(SILENCE)),
+                                 np.full(per_class, class_names.index(UNKNOWN))]).astype(np.int32)
+    return ClipArrays(all_audio, all_labels)
+
+
+def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bool, tracks: list[np.ndarray],
+                    augment: AugmentParams = AugmentParams(), params: FrontendParams = DEFAULT_FRONTEND) -> tf.data.Dataset:
+    """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment."""
+    bank = noise_bank_tensor(tracks, params.clip_samples)
+    max_shift = params.sample_rate * augment.max_shift_ms // 1000
+
+    def clean(audio, label):
+        return tf.cast(features_tf(audio, params), tf.float32), label
+
+    def augmented(audio, label, seed_pair):
+        seeds = tf.random.experimental.stateless_split(seed_pair, 4)
+        wave = tf.cast(audio, tf.float32) / 32768.0
+        wave = time_shift(wave, max_shift, seeds[0])
+        use_noise = tf.random.stateless_uniform([], seeds[1]) < augment.background_probability
+        wave = tf.cond(use_noise, lambda: mix_background(wave, bank, augment.snr_db_range, seeds[2]), lambda: wave)
+        feats = tf.cast(features_tf(tf.cast(tf.round(wave * 32767.0), tf.int16), params), tf.float32)
+        return spec_augment(feats, augment, seeds[3]), label
+
+    dataset = tf.data.Dataset.from_tensor_slices((arrays.audio, arrays.labels))
+    if training:
+        dataset = dataset.shuffle(len(arrays.labels), seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+            lambda pair, s: augmented(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(clean, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

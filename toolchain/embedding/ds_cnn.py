@@ -1,0 +1,43 @@
+"""DS-CNN (depthwise-separable CNN, Zhang et al. 2017 "Hello Edge"), widened in depth and strided
+for the 49×40 micro-frontend map, so that it stays under ~6 M MACs per 1 s window."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+EMBEDDING_LAYER = "embedding"
+
+
+@dataclass(frozen=True)
+class DsCnnParams:
+    first_filters: int = 32
+    first_kernel: tuple[int, int] = (10, 4)
+    first_strides: tuple[int, int] = (2, 2)
+    # (channels, stride) per depthwise-separable block
+    blocks: tuple[tuple[int, int], ...] = ((64, 1), (96, 2), (96, 1), (128, 2), (128, 1))
+    embedding_dim: int = 256
+    dropout: float = 0.2
+
+
+def build(input_shape: tuple[int, int], num_classes: int, params: DsCnnParams = DsCnnParams()) -> keras.Model:
+    """Classifier over int8-valued feature maps; the layer named 'embedding' is what few-shot heads use."""
+    inputs = keras.Input(shape=input_shape, name="features")
+    x = layers.Rescaling(1.0 / 128.0, name="to_unit_range")(inputs)
+    x = layers.Reshape((*input_shape, 1))(x)
+    x = layers.Conv2D(params.first_filters, params.first_kernel, strides=params.first_strides, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    for channels, stride in params.blocks:
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.Conv2D(channels, 1, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(params.embedding_dim, activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(params.dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="ds_cnn")

@@ -1,0 +1,21 @@
+"""Architecture name → (params dataclass, builder). Adding one is one new file and one line here."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from toolchain.embedding import ds_cnn
+from toolchain.errors import KwsError
+
+ARCHITECTURES = {
+    "ds_cnn": (ds_cnn.DsCnnParams, ds_cnn.build),
+}
+DEFAULT_ARCHITECTURE = "ds_cnn"
+
+
+def build_classifier(name: str, input_shape, num_classes: int, overrides: dict | None = None):
+    if name not in ARCHITECTURES:
+        raise KwsError(f"unknown architecture {name!r} (have: {', '.join(ARCHITECTURES)})")
+    params_type, builder = ARCHITECTURES[name]
+    params = params_type(**{k: tuple(map(tuple, v)) if isinstance(v, list) and v and isinstance(v[0], list) else tuple(v) if isinstance(v, list) else v
+                            for k, v in (overrides or {}).items()})
+    return builder(tuple(input_shape), num_classes, params), asdict(params)

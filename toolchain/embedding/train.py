@@ -1,0 +1,258 @@
+"""`kws train-embedding`: train (or continue) the multilingual word classifier.
+
+GPUs → MirroredStrategy with mixed precision; TF_CONFIG → MultiWorkerMirroredStrategy; a backup
+every epoch so `--resume` continues after a kill; TensorBoard logs beside the backup.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
+from toolchain.corpus.mswc import read_mswc
+from toolchain.corpus.records import SILENCE, UNKNOWN
+from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
+from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, background_tracks, feature_dataset
+from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
+from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier
+from toolchain.errors import KwsError
+from toolchain.features import batch_features, decode_clips
+from toolchain.frontend import DEFAULT_FRONTEND, require_same_frontend
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    corpus: Path
+    out: Path
+    languages: tuple[str, ...] = EMBEDDING_LANGUAGES
+    words_per_language: int = 32
+    architecture: str = DEFAULT_ARCHITECTURE
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    seed: int = 0
+    resume: bool = False
+    init_from: Path | None = None
+    head_epochs: int = 3
+    max_steps_per_epoch: int | None = None
+    arch_overrides: dict = field(default_factory=dict)
+    command: str = ""
+
+    @property
+    def workdir(self) -> Path:
+        return self.out.parent / f"{self.out.name}.work"
+
+
+def vocabulary(corpus_words: dict[str, list[str]], config: TrainConfig) -> list[tuple[str, str]]:
+    """(language, word) pairs the embedding learns: the first N words of each language, in the
+    shipped list's order (frequent first) where there is one, else alphabetical."""
+    vocab = []
+    for language in config.languages:
+        present = set(corpus_words.get(language, []))
+        try:
+            ordered = [w for w in word_list(language) if w in present]
+        except KwsError:
+            ordered = sorted(present)
+        vocab += [(language, w) for w in ordered[: config.words_per_language]]
+    if not vocab:
+        raise KwsError(f"{config.corpus}: none of the languages {list(config.languages)} has words in this corpus")
+    return vocab
+
+
+def class_name(language: str, word: str) -> str:
+    return f"{language}/{word}"
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _load_split_arrays(config: TrainConfig, vocab, class_names, tracks):
+    scan = read_mswc(config.corpus, languages=list(config.languages))
+    wanted = {(lang, word): class_names.index(class_name(lang, word)) for lang, word in vocab}
+    records = [r for r in scan.clips if (r.language, r.label) in wanted]
+    kept, audio, skipped = decode_clips(records)
+    audio = np.stack(audio)
+    labels = np.array([wanted[(r.language, r.label)] for r in kept], np.int32)
+    splits = np.array([r.split for r in kept])
+    out = {}
+    for offset, split in enumerate(("train", "dev", "test")):
+        mask = splits == split
+        if not mask.any():
+            raise KwsError(f"{config.corpus}: no {split} clips for the chosen words")
+        out[split] = add_silence_and_unknown(audio[mask], labels[mask], class_names, tracks, config.seed + 10 * offset)
+    return out, kept, skipped + scan.skipped
+
+
+def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, seed: int) -> bytes:
+    """int8 features of a few training clips per word, the 'unknown' pool of later enrolments."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for label in range(len(class_names)):
+        if class_names[label] in (SILENCE, UNKNOWN):
+            continue
+        idx = np.flatnonzero(arrays.labels == label)
+        picks += list(rng.choice(idx, min(per_word, idx.size), replace=False))
+    picks = np.array(sorted(picks))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, features=batch_features(arrays.audio[picks]),
+                        labels=np.array([class_names[i].split("/", 1)[1] for i in arrays.labels[picks]]),
+                        languages=np.array([class_names[i].split("/", 1)[0] for i in arrays.labels[picks]]),
+                        frontend=np.array(json.dumps(DEFAULT_FRONTEND.to_dict())))
+    return buffer.getvalue()
+
+
+def _initial_classifier(config: TrainConfig, num_classes: int):
+    """A fresh network, or --init-from's feature extractor under a new word layer."""
+    if config.init_from is None:
+        return build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, num_classes, config.arch_overrides)
+    parent = load_embedding(config.init_from)
+    require_same_frontend(DEFAULT_FRONTEND, parent.manifest["frontend"], str(config.init_from))
+    trunk = trunk_of(parent.classifier)
+    x = keras.layers.Dropout(0.2)(trunk.output)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
+    return keras.Model(trunk.input, outputs, name=parent.classifier.name), parent.manifest["architecture_params"]
+
+
+def _compile(model: keras.Model, learning_rate: float, steps: int) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    corpus_manifest_path = Path(config.corpus) / "manifest.json"
+    corpus_manifest = json.loads(corpus_manifest_path.read_text()) if corpus_manifest_path.is_file() else {}
+    scan_words: dict[str, list[str]] = {}
+    for record in read_mswc(config.corpus, languages=list(config.languages)).clips:
+        scan_words.setdefault(record.language, []).append(record.label)
+    scan_words = {k: sorted(set(v)) for k, v in scan_words.items()}
+    vocab = vocabulary(scan_words, config)
+    class_names = [SILENCE, UNKNOWN] + [class_name(lang, word) for lang, word in vocab]
+    tracks = background_tracks(config.corpus, config.seed)
+    arrays, kept, skipped = _load_split_arrays(config, vocab, class_names, tracks)
+
+    workdir = config.workdir
+    if not config.resume and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    strategy = distribution_strategy()
+    batch = config.batch_size * strategy.num_replicas_in_sync
+    train_ds = feature_dataset(arrays["train"], batch, config.seed, True, tracks)
+    dev_ds = feature_dataset(arrays["dev"], batch, config.seed, False, tracks)
+    steps = config.max_steps_per_epoch or int(np.ceil(len(arrays["train"].labels) / batch))
+    if config.max_steps_per_epoch:
+        train_ds = train_ds.repeat()
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), save_freq="epoch", delete_checkpoint=False),
+        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=config.resume),
+    ]
+    verbose = 1 if progress and sys.stdout.isatty() else 2 if progress else 0
+    with strategy.scope():
+        model, arch_params = _initial_classifier(config, len(class_names))
+        if config.init_from is not None and config.head_epochs > 0:
+            for layer in model.layers[:-2]:
+                layer.trainable = False
+            _compile(model, config.learning_rate, steps * config.head_epochs)
+            model.fit(train_ds, epochs=config.head_epochs, steps_per_epoch=steps, validation_data=dev_ds, verbose=verbose)
+            for layer in model.layers:
+                layer.trainable = True
+        _compile(model, config.learning_rate, steps * config.epochs)
+    history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps, validation_data=dev_ds,
+                        callbacks=callbacks, verbose=verbose)
+    dev_loss, dev_acc = model.evaluate(dev_ds, verbose=0)
+    test_loss, test_acc = model.evaluate(feature_dataset(arrays["test"], batch, config.seed, False, tracks), verbose=0)
+    if keras.mixed_precision.global_policy().name != "float32":
+        keras.mixed_precision.set_global_policy("float32")
+        float_model = build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, len(class_names), arch_params)[0] if config.init_from is None else model
+        float_model.set_weights(model.get_weights())
+        model = float_model
+    trunk = trunk_of(model)
+    manifest = {
+        "kind": KIND,
+        "architecture": config.architecture,
+        "architecture_params": arch_params,
+        "embedding_layer": EMBEDDING_LAYER,
+        "embedding_dim": int(trunk.output.shape[-1]),
+        "embedding_hash": weights_hash(trunk),
+        "frontend": DEFAULT_FRONTEND.to_dict(),
+        "classes": class_names,
+        "languages": list(config.languages),
+        "vocabulary": {lang: [w for l, w in vocab if l == lang] for lang in config.languages},
+        "corpus": {"path": str(config.corpus), "seed": corpus_manifest.get("config", {}).get("seed"),
+                   "config": corpus_manifest.get("config"), "clips_used": len(kept), "skipped": len(skipped)},
+        "training": {
+            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+            "epochs_run": len(history.history.get("loss", [])),
+            "dev_accuracy": round(float(dev_acc), 4),
+            "test_accuracy": round(float(test_acc), 4),
+            "train_clips": int(len(arrays["train"].labels)),
+            "wall_time_s": round(time.time() - started, 1),
+            "hardware": hardware(),
+            "replicas": strategy.num_replicas_in_sync,
+            "parent_embedding": str(config.init_from) if config.init_from else None,
+        },
+    }
+    from toolchain.embedding.budget import embedding_budget
+
+    manifest["budget"] = embedding_budget(trunk, model, arrays["train"])
+    with staged_directory(config.out) as stage:
+        model.save(stage / CLASSIFIER_FILE)
+        write_bytes_atomic(stage / UNKNOWN_BANK_FILE, _unknown_bank(arrays["train"], class_names, 3, config.seed))
+        write_json_atomic(stage / "manifest.json", manifest)
+        (stage / "MODEL_CARD.md").write_text(model_card(manifest), encoding="utf-8")
+    return manifest
+
+
+def hardware() -> dict:
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {"machine": platform.machine(), "cpus": os.cpu_count(), "gpus": gpus, "python": platform.python_version(),
+            "tensorflow": tf.__version__}
+
+
+def model_card(manifest: dict) -> str:
+    t, b = manifest["training"], manifest["budget"]
+    vocab = manifest["vocabulary"]
+    lines = [
+        "# Multilingual KWS embedding — model card",
+        "",
+        f"*Generated by `kws train-embedding` from the run it describes.*",
+        "",
+        f"- **Command**: `{t['config'].get('command') or 'kws train-embedding'}`",
+        f"- **Architecture**: {manifest['architecture']} {json.dumps(manifest['architecture_params'])}",
+        f"- **Embedding**: layer `{manifest['embedding_layer']}`, {manifest['embedding_dim']} dims, hash `{manifest['embedding_hash']}`",
+        f"- **Corpus**: {manifest['corpus']['path']} (seed {manifest['corpus']['seed']}, {manifest['corpus']['clips_used']} clips used)",
+        f"- **Languages**: {', '.join(manifest['languages'])}; {sum(len(v) for v in vocab.values())} words "
+        f"+ `_silence_` + `_unknown_` = {len(manifest['classes'])} classes",
+        f"- **Hardware**: {t['hardware']['machine']}, {t['hardware']['cpus']} CPUs, GPUs: {t['hardware']['gpus'] or 'none'}; TF {t['hardware']['tensorflow']}",
+        f"- **Wall time**: {t['wall_time_s']} s for {t['epochs_run']} epochs",
+        f"- **Accuracy**: dev {t['dev_accuracy']:.4f}, test (unseen voices) {t['test_accuracy']:.4f}",
+        f"- **Device budget (embedding trunk, int8)**: {b['trunk_int8_bytes']} bytes flash, "
+        f"{b['trunk_macs']:,} MACs per 1 s window, TFLM arena {b['trunk_arena_bytes']} bytes",
+        f"- **Full classifier**: {b['classifier_params']:,} parameters, {b['classifier_int8_bytes']} bytes int8",
+        "",
+        "## Vocabulary",
+        "",
+    ]
+    lines += [f"- **{lang}**: {', '.join(words)}" for lang, words in vocab.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Few-shot keyword heads on the frozen embedding: enrol, extend, evaluate, visualise."""

@@ -1,0 +1,135 @@
+"""`kws enroll`: a deployable keyword model from a few recordings per keyword, and new versions of it.
+
+The output directory holds frontend params + embedding + head as one Keras model, the labels, the
+default threshold, the embedding hash, and the shots themselves so later versions can retrain.
+"""
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import soundfile as sf
+
+from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory, write_json_atomic
+from toolchain.audio import SAMPLE_RATE, load_clip
+from toolchain.corpus.records import SILENCE, UNKNOWN
+from toolchain.embedding.artifact import Embedding, load_embedding
+from toolchain.errors import KwsError, bad_input
+from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
+from toolchain.fewshot.shots import check_keyword_name, load_shots
+from toolchain.frontend import FrontendParams, require_same_frontend
+
+KIND = "keyword_model"
+MODEL_FILE = "model.keras"
+DEFAULT_THRESHOLD = 0.8
+STREAMING_DEFAULTS = {"smoothing_window_ms": 1000, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
+
+
+def _wav_bytes(clip: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, clip, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def _stored_shots(model_dir: Path, manifest: dict) -> dict[str, np.ndarray]:
+    shots = {}
+    for name, info in manifest["keywords"].items():
+        files = [model_dir / f for f in info["shot_files"]]
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise bad_input(missing[0], "stored shot missing: the keyword model is incomplete")
+        shots[name] = np.stack([load_clip(f) for f in files])
+    return shots
+
+
+def next_version_dir(model_dir: Path, version: int) -> Path:
+    base = re.sub(r"-v\d+$", "", model_dir.name)
+    return model_dir.parent / f"{base}-v{version}"
+
+
+def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: Path | None = None,
+           add_to: Path | None = None, threshold: float = DEFAULT_THRESHOLD, seed: int = 0) -> dict:
+    """Train a head for `keywords` ((name, shots path) pairs), optionally on top of an existing model."""
+    started = time.time()
+    if not keywords:
+        raise KwsError("enroll: give at least one --keyword NAME --shots PATH")
+    parent = read_manifest(add_to, KIND) if add_to else None
+    taken = {SILENCE, UNKNOWN} | set(parent["keywords"] if parent else [])
+    new_shots: dict[str, np.ndarray] = {}
+    new_files: dict[str, list[Path]] = {}
+    for name, path in keywords:
+        name = check_keyword_name(name, taken | set(new_shots))
+        new_shots[name], new_files[name] = load_shots(path)
+    embedding = load_embedding(embedding_path or (Path(parent["embedding_path"]) if parent else None))
+    if parent and parent["embedding_hash"] != embedding.hash:
+        raise KwsError(f"{add_to}: built on embedding {parent['embedding_hash']}, but {embedding.path} is {embedding.hash}")
+    if parent:
+        require_same_frontend(embedding.frontend, parent["frontend"], str(add_to))
+    all_shots = (_stored_shots(add_to, parent) if parent else {}) | new_shots
+    version = (parent["version"] + 1) if parent else 1
+    if out is None:
+        if not add_to:
+            raise KwsError("enroll: --out is required (or --add-to an existing keyword model)")
+        out = next_version_dir(add_to, version)
+    if add_to and Path(out).resolve() == Path(add_to).resolve():
+        raise KwsError(f"{out}: --out must differ from --add-to; the old version is kept")
+
+    cache = EmbeddingCache(embedding, seed)
+    data = build_head_data(cache, all_shots, seed)
+    head = train_head(data, seed)
+    model = keyword_model(embedding, head)
+    train_accuracy = float(np.mean(np.argmax(head.predict(data.embeddings, verbose=0), 1) == data.labels))
+
+    keyword_info, shot_bytes = {}, {}
+    for name, shots in all_shots.items():
+        files = []
+        for k, clip in enumerate(shots):
+            rel = f"shots/{len(keyword_info):02d}_{_slug(name)}/shot_{k:02d}.wav"
+            shot_bytes[rel] = _wav_bytes(clip)
+            files.append(rel)
+        keyword_info[name] = {"shot_files": files, "shot_sha256": [sha256_bytes(shot_bytes[f]) for f in files],
+                              "source": [str(p) for p in new_files[name]] if name in new_files else parent["keywords"][name]["source"]}
+    manifest = {
+        "kind": KIND,
+        "version": version,
+        "parent": str(add_to) if add_to else None,
+        "changes": {"added": list(new_shots), "kept": [k for k in all_shots if k not in new_shots]},
+        "labels": data.class_names,
+        "threshold": threshold,
+        "keywords": keyword_info,
+        "embedding_hash": embedding.hash,
+        "embedding_path": str(embedding.path),
+        "frontend": embedding.frontend.to_dict(),
+        "streaming": dict(STREAMING_DEFAULTS),
+        "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed,
+                     "wall_time_s": round(time.time() - started, 1)},
+    }
+    with staged_directory(Path(out)) as stage:
+        model.save(stage / MODEL_FILE)
+        for rel, data_bytes in shot_bytes.items():
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            (stage / rel).write_bytes(data_bytes)
+        write_json_atomic(stage / "manifest.json", manifest)
+    manifest["out"] = str(out)
+    return manifest
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^\w]+", "_", name, flags=re.UNICODE).strip("_") or "kw"
+
+
+def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
+    """The Keras model and its manifest; a model without its metadata is refused."""
+    manifest = read_manifest(model_dir, KIND)
+    path = Path(model_dir) / MODEL_FILE
+    if not path.is_file():
+        raise bad_input(path, "missing: the keyword model directory has no model.keras")
+    FrontendParams.from_dict(manifest["frontend"])
+    model = keras.models.load_model(path, compile=False)
+    if model.output_shape[-1] != len(manifest["labels"]):
+        raise bad_input(path, f"has {model.output_shape[-1]} outputs but the manifest lists {len(manifest['labels'])} labels")
+    return model, manifest

@@ -1,0 +1,89 @@
+"""Train the small softmax head over silence, unknown and the new keywords on frozen embeddings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from toolchain.augment import AugmentParams
+from toolchain.corpus.records import SILENCE, UNKNOWN
+from toolchain.embedding.artifact import Embedding, embed
+from toolchain.embedding.data import ClipArrays, feature_dataset, silence_clips
+from toolchain.corpus.background import coloured_noise, hum
+from toolchain.features import batch_features
+
+SHOT_AUGMENT = AugmentParams(max_shift_ms=120, background_probability=0.7, snr_db_range=(5.0, 25.0),
+                             time_masks=1, time_mask_frames=4, freq_masks=1, freq_mask_channels=4)
+
+
+@dataclass
+class HeadData:
+    embeddings: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+
+
+def noise_tracks(seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [coloured_noise(rng, 8, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 8, 50.0), hum(rng, 8, 60.0)]
+
+
+def augmented_features(shots: np.ndarray, copies: int, seed: int, tracks) -> np.ndarray:
+    """`copies` shifted / noisy / masked versions of each shot, plus the clean shots."""
+    repeated = ClipArrays(np.repeat(shots, copies, axis=0), np.zeros(len(shots) * copies, np.int32))
+    dataset = feature_dataset(repeated, 256, seed, True, tracks, SHOT_AUGMENT)
+    augmented = np.concatenate([x.numpy() for x, _ in dataset])
+    return np.concatenate([batch_features(shots).astype(np.float32), augmented])
+
+
+class EmbeddingCache:
+    """Unknown-bank and silence embeddings depend only on the embedding: compute them once."""
+
+    def __init__(self, embedding: Embedding, seed: int = 0, silence_count: int = 200):
+        self.embedding = embedding
+        bank_features, self.bank_words = embedding.unknown_bank()
+        self.bank = embed(embedding.trunk, bank_features)
+        self.tracks = noise_tracks(seed)
+        self.silence = embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed)))
+
+    def unknown_for(self, keywords: list[str]) -> np.ndarray:
+        """Bank embeddings of every word that is not one of `keywords` (never the target)."""
+        lowered = {k.lower() for k in keywords}
+        keep = np.array([w.lower() not in lowered for w in self.bank_words])
+        return self.bank[keep]
+
+
+def build_head_data(cache: EmbeddingCache, keyword_shots: dict[str, np.ndarray], seed: int, copies: int | None = None) -> HeadData:
+    class_names = [SILENCE, UNKNOWN] + list(keyword_shots)
+    parts, labels = [cache.silence, cache.unknown_for(list(keyword_shots))], [0, 1]
+    for index, (name, shots) in enumerate(keyword_shots.items(), start=2):
+        n_copies = copies or max(8, 160 // len(shots))
+        parts.append(embed(cache.embedding.trunk, augmented_features(shots, n_copies, seed + index, cache.tracks)))
+        labels.append(index)
+    embeddings = np.concatenate(parts)
+    label_array = np.concatenate([np.full(len(p), l, np.int32) for p, l in zip(parts, labels)])
+    return HeadData(embeddings, label_array, class_names)
+
+
+def train_head(data: HeadData, seed: int, epochs: int = 40) -> keras.Model:
+    """Linear softmax with balanced class weights: few shots, so no hidden layer to overfit."""
+    keras.utils.set_random_seed(seed)
+    dim = data.embeddings.shape[1]
+    head = keras.Sequential([
+        keras.Input((dim,)),
+        keras.layers.Dense(len(data.class_names), activation="softmax", name="keyword_head",
+                           kernel_regularizer=keras.regularizers.l2(1e-4)),
+    ], name="keyword_head")
+    head.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    counts = np.bincount(data.labels, minlength=len(data.class_names))
+    weights = {i: float(len(data.labels) / (len(counts) * max(1, c))) for i, c in enumerate(counts)}
+    head.fit(data.embeddings, data.labels, epochs=epochs, batch_size=64, class_weight=weights, shuffle=True, verbose=0)
+    return head
+
+
+def keyword_model(embedding: Embedding, head: keras.Model) -> keras.Model:
+    """Features → frozen embedding → head, as one deployable Keras model."""
+    trunk = embedding.trunk
+    trunk.trainable = False
+    return keras.Model(trunk.input, head(trunk.output), name="keyword_model")

@@ -1,0 +1,173 @@
+"""A converted keyword model directory, and three runners of it with one interface.
+
+Every runner's `predict(features)` takes int8 feature maps (N, frames, channels) exactly as the
+frontend makes them and returns float probabilities (N, labels): the Keras float model, the int8
+model on the TFLM interpreter (the device's runtime and kernels), and the int8 model on LiteRT.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.artifacts import read_manifest
+from toolchain.errors import KwsError, bad_input
+from toolchain.frontend import FrontendParams
+from toolchain.quiet import quiet_native_output
+
+KIND = "converted_keyword_model"
+KERAS_FILE = "model.keras"
+INT8_FILE = "model_int8.tflite"
+RUNTIMES = ("float", "tflm", "litert")
+
+
+@dataclass(frozen=True)
+class ConvertedModel:
+    """What `kws convert` wrote, checked once on load."""
+
+    directory: Path
+    manifest: dict
+    labels: list[str]
+    frontend: FrontendParams
+    threshold: float
+    streaming: dict
+
+    @property
+    def int8_path(self) -> Path:
+        return self.directory / INT8_FILE
+
+    @property
+    def keras_path(self) -> Path:
+        return self.directory / KERAS_FILE
+
+
+def load_converted_model(model_dir: Path) -> ConvertedModel:
+    """Read and check a converted model directory; anything else is refused with one line."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir, KIND)
+    for key in ("labels", "threshold", "frontend", "streaming"):
+        if key not in manifest:
+            raise bad_input(model_dir / "manifest.json", f"missing {key!r}")
+    frontend = FrontendParams.from_dict(manifest["frontend"])
+    streaming = manifest["streaming"]
+    missing = {"smoothing_window_ms", "suppression_ms", "minimum_count", "inference_stride_ms"} - set(streaming)
+    if missing:
+        raise bad_input(model_dir / "manifest.json", f"streaming settings lack {sorted(missing)}")
+    for name in (KERAS_FILE, INT8_FILE):
+        if not (model_dir / name).is_file():
+            raise bad_input(model_dir / name, "missing: the converted model directory is incomplete")
+    return ConvertedModel(model_dir, manifest, list(manifest["labels"]), frontend, float(manifest["threshold"]), dict(streaming))
+
+
+def _check_input(path: Path, shape, dtype, scale: float, zero_point: int, feature_shape: tuple[int, int]) -> None:
+    if np.dtype(dtype) != np.int8 or tuple(int(d) for d in shape[1:]) != feature_shape:
+        raise bad_input(path, f"input is {np.dtype(dtype).name} {list(shape)}, expected int8 [1, {feature_shape[0]}, {feature_shape[1]}]")
+    if not (np.isclose(scale, 1.0) and zero_point == 0):
+        raise bad_input(path, f"input quantization scale {scale} zero point {zero_point}; the device feeds int8 features "
+                              "unchanged, so it must be scale 1, zero point 0")
+
+
+def _dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return ((values.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
+
+
+class KerasRunner:
+    """The float model: int8 feature values go in as float32."""
+
+    name = "float"
+
+    def __init__(self, model: ConvertedModel, batch: int = 512):
+        import keras
+
+        self._model = keras.models.load_model(model.keras_path, compile=False)
+        if self._model.output_shape[-1] != len(model.labels):
+            raise bad_input(model.keras_path, f"has {self._model.output_shape[-1]} outputs, the manifest lists {len(model.labels)} labels")
+        self._batch = batch
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        out = [np.asarray(self._model(features[i:i + self._batch].astype(np.float32), training=False))
+               for i in range(0, len(features), self._batch)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self._model.output_shape[-1]), np.float32)
+
+
+class TflmRunner:
+    """The int8 model on the TFLM interpreter, one window per invoke, with the firmware's arena size."""
+
+    name = "tflm"
+
+    def __init__(self, model: ConvertedModel):
+        from toolchain.convert.cost import tflm_interpreter
+        from toolchain.export.settings_header import tensor_arena_size
+
+        arena = tensor_arena_size(int(model.manifest["arena_bytes"])) if "arena_bytes" in model.manifest else None
+        try:
+            with quiet_native_output():
+                self._interpreter = tflm_interpreter(model.int8_path.read_bytes(), arena)
+        except Exception as exc:
+            raise bad_input(model.int8_path, f"TFLM cannot load it ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+        inp = self._interpreter.get_input_details(0)
+        q = inp["quantization_parameters"]
+        _check_input(model.int8_path, inp["shape"], inp["dtype"], float(q["scales"][0]), int(q["zero_points"][0]), model.frontend.feature_shape)
+        out = self._interpreter.get_output_details(0)["quantization_parameters"]
+        self._scale, self._zero_point = float(out["scales"][0]), int(out["zero_points"][0])
+        self._labels = len(model.labels)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(features), self._labels), np.int8)
+        for i, window in enumerate(features):
+            self._interpreter.set_input(np.ascontiguousarray(window[None], dtype=np.int8), 0)
+            self._interpreter.invoke()
+            out[i] = self._interpreter.get_output(0).reshape(-1)
+        return _dequantize(out, self._scale, self._zero_point)
+
+
+class LiteRtRunner:
+    """The int8 model on LiteRT (the desktop TFLite runtime), batched for speed."""
+
+    name = "litert"
+
+    def __init__(self, model: ConvertedModel, batch: int = 256):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self._interpreter = Interpreter(model_content=model.int8_path.read_bytes(), num_threads=2)
+        except Exception as exc:
+            raise bad_input(model.int8_path, f"LiteRT cannot load it ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+        inp = self._interpreter.get_input_details()[0]
+        scale, zero_point = inp["quantization"]
+        _check_input(model.int8_path, inp["shape"], inp["dtype"], scale, zero_point, model.frontend.feature_shape)
+        self._input = inp["index"]
+        out = self._interpreter.get_output_details()[0]
+        self._output = out["index"]
+        self._scale, self._zero_point = out["quantization"]
+        self._labels = len(model.labels)
+        self._batch = batch
+        self._size = None
+
+    def _resize(self, size: int) -> None:
+        if size != self._size:
+            self._interpreter.resize_tensor_input(self._input, [size, *self._interpreter.get_input_details()[0]["shape"][1:]])
+            self._interpreter.allocate_tensors()
+            self._size = size
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(features), self._labels), np.int8)
+        for i in range(0, len(features), self._batch):
+            chunk = np.ascontiguousarray(features[i:i + self._batch], dtype=np.int8)
+            self._resize(len(chunk))
+            self._interpreter.set_tensor(self._input, chunk)
+            self._interpreter.invoke()
+            out[i:i + len(chunk)] = self._interpreter.get_tensor(self._output).reshape(len(chunk), -1)
+        return _dequantize(out, self._scale, self._zero_point)
+
+
+def runner(model: ConvertedModel, runtime: str):
+    """`float`, `tflm` or `litert`."""
+    if runtime == "float":
+        return KerasRunner(model)
+    if runtime == "tflm":
+        return TflmRunner(model)
+    if runtime == "litert":
+        return LiteRtRunner(model)
+    raise KwsError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
