@@ -18,6 +18,14 @@ $(VENV)/.installed: pyproject.toml
 test: setup
 	$(PY) -m pytest -q tests
 
+demo: setup
+	$(KWS) demo --work $(WORK)/demo
+
+bench: setup
+	$(PY) benchmarks/foundation.py
+	$(PY) benchmarks/fewshot.py
+	$(PY) benchmarks/device.py
+
 clean:
 	rm -rf $(WORK) .pytest_cache
 

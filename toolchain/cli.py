@@ -48,26 +48,6 @@ def synth(languages, words_per_language, variants, seed, workers, out):
     click.echo(f"wrote {summary['clips']} clips in {len(config.languages)} languages to {out}")
 
 
-def read_corpus(corpus: Path, corpus_format: str, strict: bool = False, label: str | None = None):
-    """Any of the three corpus kinds → ScanResult."""
-    from toolchain.corpus.mswc import read_mswc
-    from toolchain.corpus.speech_commands import read_speech_commands
-    from toolchain.corpus.user_folder import read_user_folder
-
-    if corpus_format == "auto":
-        if any(Path(corpus).glob("*/clips")):
-            corpus_format = "mswc"
-        elif (Path(corpus) / "validation_list.txt").exists():
-            corpus_format = "speech-commands"
-        else:
-            corpus_format = "folder"
-    if corpus_format == "mswc":
-        return read_mswc(corpus, strict=strict)
-    if corpus_format == "speech-commands":
-        return read_speech_commands(corpus)
-    return read_user_folder(corpus, label=label)
-
-
 @main.command()
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--format", "corpus_format", type=click.Choice(["auto", "mswc", "speech-commands", "folder"]), default="auto", show_default=True)
@@ -77,6 +57,8 @@ def read_corpus(corpus: Path, corpus_format: str, strict: bool = False, label: s
 def features(corpus, corpus_format, out, strict, cache):
     """Turn a corpus (MSWC, Speech Commands or a folder) into cached int8 49×40 features."""
     from toolchain.features import DEFAULT_CACHE, featurise, save_feature_set
+
+    from toolchain.corpus.any_corpus import read_corpus
 
     scan = read_corpus(corpus, corpus_format, strict)
     feature_set = featurise(scan.clips, cache_dir=cache or DEFAULT_CACHE, strict=strict)
@@ -212,3 +194,68 @@ def flash(project_dir, board, port, target, dry_run):
 
     for command in run_flash(board, project_dir, dry_run, port, target):
         click.echo(("would run: " if dry_run else "ran: ") + shlex.join(command))
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Corpus (MSWC, Speech Commands or folder).")
+@click.option("--report", type=click.Path(path_type=Path), required=True, help="Report JSON path (confusion PNGs go beside it).")
+@click.option("--max-drop", type=float, default=1.0, show_default=True, help="Fail when float → TFLM int8 accuracy drops more (points).")
+@click.option("--max-per-label", type=int, default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def simulate(model_dir, data, report, max_drop, max_per_label, seed):
+    """Float Keras vs int8 on TFLM vs int8 on LiteRT, clip by clip; exits 1 when the drop is too large."""
+    from toolchain.simulate.clips import simulate as run_simulate
+
+    result = run_simulate(model_dir, data, report, max_drop, max_per_label, seed, progress=True)
+    click.echo(result["table"])
+    if not result["passed"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--runtime", type=click.Choice(["tflm", "litert", "float"]), default="tflm", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print detections as JSON.")
+def stream(model_dir, audio, runtime, as_json):
+    """Slide the 1 s window over a long recording at the frontend stride, as the firmware does."""
+    from toolchain.simulate.stream import stream as run_stream
+
+    detections = run_stream(model_dir, audio, runtime)
+    if as_json:
+        _print_json(detections)
+        return
+    for d in detections:
+        click.echo(f"{d['time_s']:9.2f} s  {d['label']}  {d['score']:.3f}")
+    click.echo(f"{len(detections)} detections")
+
+
+@main.command("stream-eval")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--corpus", type=click.Path(path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for stream_eval.json and det_curve.png.")
+@click.option("--hours", type=float, default=1.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def stream_eval(model_dir, corpus, out, hours, seed):
+    """True positive rate and false accepts per hour on long synthetic streams, with a DET curve."""
+    from toolchain.simulate.stream import stream_eval as run_stream_eval
+
+    result = run_stream_eval(model_dir, corpus, out, hours, seed)
+    at = result["at_threshold"]
+    click.echo(f"{result['hours']:.2f} h, {result['keyword_occurrences']} keyword occurrences: at threshold {result['threshold']}: "
+               f"TPR {at['tpr']:.3f}, {at['fa_per_hour']:.2f} FA/h; FA/h at 90% TPR: {result['fa_per_hour_at_90_tpr']}")
+
+
+@main.command()
+@click.option("--work", type=click.Path(path_type=Path), default=Path("work/demo"), show_default=True)
+def demo(work):
+    """Enrol a new word from 5 recordings, convert, export both firmware projects, simulate."""
+    from toolchain.demo import run_demo
+
+    if not run_demo(work)["passed"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

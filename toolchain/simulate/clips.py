@@ -24,7 +24,7 @@ MAX_DISAGREEMENTS = 200
 
 def read_any_corpus(corpus: Path):
     """MSWC, Speech Commands or a folder of labelled subfolders, recognised by layout."""
-    from toolchain.cli import read_corpus
+    from toolchain.corpus.any_corpus import read_corpus
 
     return read_corpus(Path(corpus), "auto")
 
