@@ -25,7 +25,7 @@ def run_demo(work: Path, keyword_index: int = 0, shots: int = 5) -> dict:
     work = Path(work)
     corpus = work / "demo_corpus"
     click.secho("1/6 synthesising a Portuguese test corpus (espeak-ng, MSWC layout)", bold=True)
-    synthesise(SynthConfig((DEMO_LANGUAGE,), None, 24, DEMO_SEED), corpus)
+    synthesise(SynthConfig((DEMO_LANGUAGE,), None, 60, DEMO_SEED), corpus)
     clips = read_mswc(corpus).clips
     keyword = sorted({c.label for c in clips}, key=[c.label for c in clips].index)[keyword_index]
     shot_dir = work / "shots" / keyword

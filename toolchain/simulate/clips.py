@@ -54,7 +54,7 @@ def evaluation_records(model: ConvertedModel, clips: list[ClipRecord]) -> tuple[
 
 
 def _select(model: ConvertedModel, clips: list[ClipRecord], max_per_label: int, seed: int) -> list[ClipRecord]:
-    """Every keyword's clips (at most `max_per_label`), and as many other words as the largest keyword."""
+    """Every keyword's clips and the other words' clips (as `_unknown_`), at most `max_per_label` each."""
     rng = np.random.default_rng(seed)
     keyword_clips, others = evaluation_records(model, clips)
     if not keyword_clips:
@@ -66,7 +66,7 @@ def _select(model: ConvertedModel, clips: list[ClipRecord], max_per_label: int, 
         by_label.setdefault(clip.label, []).append(clip)
     for group in by_label.values():
         chosen += [group[i] for i in sorted(rng.permutation(len(group))[:max_per_label])]
-    unknown_count = min(len(others), max(len(g) for g in by_label.values()))
+    unknown_count = min(len(others), max_per_label)
     chosen += [others[i] for i in sorted(rng.permutation(len(others))[:unknown_count])]
     return chosen
 

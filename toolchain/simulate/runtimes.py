@@ -123,15 +123,22 @@ class TflmRunner:
 
 
 class LiteRtRunner:
-    """The int8 model on LiteRT (the desktop TFLite runtime), batched for speed."""
+    """The int8 model on LiteRT, one window at a time (batch 1, as on the device).
+
+    `reference_kernels` selects LiteRT's reference op implementations (what TFLM's kernels are
+    written against); the default optimised kernels (XNNPACK) are ~40× faster for long streams but
+    may round a few outputs differently.
+    """
 
     name = "litert"
 
-    def __init__(self, model: ConvertedModel, batch: int = 256):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, model: ConvertedModel, reference_kernels: bool = True):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
         try:
-            self._interpreter = Interpreter(model_content=model.int8_path.read_bytes(), num_threads=2)
+            self._interpreter = Interpreter(model_content=model.int8_path.read_bytes(), experimental_op_resolver_type=resolver)
+            self._interpreter.allocate_tensors()
         except Exception as exc:
             raise bad_input(model.int8_path, f"LiteRT cannot load it ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
         inp = self._interpreter.get_input_details()[0]
@@ -142,23 +149,13 @@ class LiteRtRunner:
         self._output = out["index"]
         self._scale, self._zero_point = out["quantization"]
         self._labels = len(model.labels)
-        self._batch = batch
-        self._size = None
-
-    def _resize(self, size: int) -> None:
-        if size != self._size:
-            self._interpreter.resize_tensor_input(self._input, [size, *self._interpreter.get_input_details()[0]["shape"][1:]])
-            self._interpreter.allocate_tensors()
-            self._size = size
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         out = np.zeros((len(features), self._labels), np.int8)
-        for i in range(0, len(features), self._batch):
-            chunk = np.ascontiguousarray(features[i:i + self._batch], dtype=np.int8)
-            self._resize(len(chunk))
-            self._interpreter.set_tensor(self._input, chunk)
+        for i in range(len(features)):
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(features[i:i + 1], dtype=np.int8))
             self._interpreter.invoke()
-            out[i:i + len(chunk)] = self._interpreter.get_tensor(self._output).reshape(len(chunk), -1)
+            out[i] = self._interpreter.get_tensor(self._output).reshape(-1)
         return _dequantize(out, self._scale, self._zero_point)
 
 
