@@ -31,7 +31,7 @@ def main() -> None:
         started = time.perf_counter()
         enroll([(word, shots)], Path(tmp) / "kw")
         enroll_s = time.perf_counter() - started
-    report = evaluate_fewshot(embedding, CORPUS, Path("work/bench_fewshot"), EvalConfig(targets_per_group=10), progress=True)
+    report = evaluate_fewshot(embedding, CORPUS, Path("work/bench_fewshot"), EvalConfig(targets_per_group=8), progress=True)
     print(f"enrol 1 keyword from 5 shots: {enroll_s:.1f} s (includes loading the embedding)")
     for group in ("in_embedding", "out_of_embedding"):
         s = report[group]

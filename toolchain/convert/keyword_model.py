@@ -58,13 +58,16 @@ def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed
     float_bytes = to_tflite(fixed)
     int8_bytes = to_tflite(fixed, representative)
     ops = model_ops(int8_bytes)
+    costs = layer_costs(int8_bytes)
+    missing = [f"{row['op']} (layer output {row['output']})" for row in costs if row["op"] not in TFLM_OPS]
+    if missing:
+        raise KwsError(f"{model_dir}: TFLM has no kernel for {', '.join(missing)}; nothing was written")
     require_supported(ops, f"{model_dir} (int8)")
     model_input, model_output = model_io(int8_bytes)
     if (model_input.scale, model_input.zero_point) != (1.0, 0):
         raise KwsError(f"{model_dir}: int8 input quantized with scale {model_input.scale}, zero point {model_input.zero_point}; "
                        "the device feeds frontend int8 features unchanged (scale 1, zero point 0)")
     arena = measure_arena(int8_bytes)
-    costs = layer_costs(int8_bytes)
     macs = sum(row["macs"] for row in costs)
     report = {
         "model": str(model_dir),
