@@ -5,12 +5,10 @@
 
 #include "audio_capture.h"
 #include "feature_stream.h"
-#include "model_data.h"
+#include "model_runner.h"
 #include "model_settings.h"
-#include "op_resolver.h"
 #include "recognizer.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
-#include "tensorflow/lite/schema/schema_generated.h"
 
 namespace {
 
@@ -42,20 +40,7 @@ void setup() {
   pinMode(LED_BUILTIN, OUTPUT);
   digitalWrite(LED_BUILTIN, LOW);
 
-  const tflite::Model* model = tflite::GetModel(g_model);
-  if (model->version() != TFLITE_SCHEMA_VERSION) return Fail("model schema version differs from the library's");
-
-  static KwsOpResolver resolver;
-  if (RegisterKwsOps(resolver) != kTfLiteOk) return Fail("could not register the model's ops");
-  static tflite::MicroInterpreter interpreter(model, resolver, g_tensor_arena, kTensorArenaSize);
-  if (interpreter.AllocateTensors() != kTfLiteOk) return Fail("AllocateTensors failed: raise kTensorArenaSize");
-  TfLiteTensor* input = interpreter.input(0);
-  TfLiteTensor* output = interpreter.output(0);
-  if (input->type != kTfLiteInt8 || input->bytes != static_cast<size_t>(kFeatureElementCount))
-    return Fail("model input is not int8 of kFeatureElementCount");
-  if (output->type != kTfLiteInt8 || output->bytes != static_cast<size_t>(kCategoryCount))
-    return Fail("model output is not int8 of kCategoryCount");
-  g_interpreter = &interpreter;
+  if (const char* problem = StartInterpreter(g_tensor_arena, &g_interpreter)) return Fail(problem);
 
   if (!FeatureStreamBegin()) return Fail("micro frontend setup failed");
   memset(g_features, -128, sizeof(g_features));
@@ -65,7 +50,7 @@ void setup() {
   Serial.print("kws: ready, model sha256 ");
   Serial.print(kModelSha256);
   Serial.print(", arena used ");
-  Serial.print(static_cast<unsigned long>(interpreter.arena_used_bytes()));
+  Serial.print(static_cast<unsigned long>(g_interpreter->arena_used_bytes()));
   Serial.print(" of ");
   Serial.println(kTensorArenaSize);
   g_ready = true;

@@ -5,14 +5,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "model_data.h"
+#include "model_runner.h"
 #include "model_settings.h"
-#include "op_resolver.h"
 #include "recognizer.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
 #include "tensorflow/lite/micro/system_setup.h"
-#include "tensorflow/lite/schema/schema_generated.h"
 
 namespace {
 
@@ -33,18 +31,11 @@ int Fail(const char* reason) {
 int main() {
   tflite::InitializeTarget();
 
-  const tflite::Model* model = tflite::GetModel(g_model);
-  if (model->version() != TFLITE_SCHEMA_VERSION) return Fail("model schema version differs from the library's");
-  static KwsOpResolver resolver;
-  if (RegisterKwsOps(resolver) != kTfLiteOk) return Fail("could not register the model's ops");
-  static tflite::MicroInterpreter interpreter(model, resolver, g_tensor_arena, kTensorArenaSize);
-  if (interpreter.AllocateTensors() != kTfLiteOk) return Fail("AllocateTensors failed: raise kTensorArenaSize");
+  tflite::MicroInterpreter* started = nullptr;
+  if (const char* problem = StartInterpreter(g_tensor_arena, &started)) return Fail(problem);
+  tflite::MicroInterpreter& interpreter = *started;
   TfLiteTensor* input = interpreter.input(0);
   TfLiteTensor* output = interpreter.output(0);
-  if (input->type != kTfLiteInt8 || input->bytes != static_cast<size_t>(kFeatureElementCount))
-    return Fail("model input is not int8 of kFeatureElementCount");
-  if (output->type != kTfLiteInt8 || output->bytes != static_cast<size_t>(kCategoryCount))
-    return Fail("model output is not int8 of kCategoryCount");
   MicroPrintf("kws: model %s, arena used %u of %d bytes", kModelSha256,
               static_cast<unsigned>(interpreter.arena_used_bytes()), kTensorArenaSize);
 
