@@ -8,12 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as schema
 
 from toolchain.errors import KwsError
+from toolchain.export.op_resolver import flatbuffer_model, operator_name
 from toolchain.quiet import quiet_native_output
-
-_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -34,28 +32,21 @@ CORE_MODELS = {
 }
 
 
-def _model(tflite: bytes):
-    return schema.ModelT.InitFromObj(schema.Model.GetRootAs(tflite, 0))
-
-
-def op_name(model, opcode_index: int) -> str:
-    code = model.operatorCodes[opcode_index]
-    return _OP_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), f"UNKNOWN_{code.builtinCode}")
-
-
 def layer_costs(tflite: bytes) -> list[dict]:
     """One row per operator: op, output tensor name and shape, weight count, MACs."""
-    model = _model(tflite)
-    graph = model.subgraphs[0]
+    _, model = flatbuffer_model(tflite)
+    graph = model.Subgraphs(0)
     rows = []
-    for op in graph.operators:
-        name = op_name(model, op.opcodeIndex)
-        inputs = [graph.tensors[i] for i in op.inputs if i >= 0]
-        output = graph.tensors[op.outputs[0]]
-        out_elems = int(np.prod(output.shape)) if output.shape is not None else 0
+    for o in range(graph.OperatorsLength()):
+        operator = graph.Operators(o)
+        name = operator_name(model, operator)
+        inputs = [graph.Tensors(int(i)) for i in operator.InputsAsNumpy() if i >= 0]
+        output = graph.Tensors(int(operator.Outputs(0)))
+        out_shape = [int(d) for d in output.ShapeAsNumpy()] if output.ShapeLength() else []
+        out_elems = int(np.prod(out_shape)) if out_shape else 0
         macs, weights = 0, 0
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(inputs) >= 2:
-            kernel = list(inputs[1].shape)
+            kernel = [int(d) for d in inputs[1].ShapeAsNumpy()]
             weights = int(np.prod(kernel))
             if name == "CONV_2D":
                 macs = out_elems * kernel[1] * kernel[2] * kernel[3]
@@ -63,13 +54,8 @@ def layer_costs(tflite: bytes) -> list[dict]:
                 macs = out_elems * kernel[1] * kernel[2]
             else:
                 macs = out_elems * kernel[1]
-        rows.append({
-            "op": name,
-            "output": output.name.decode() if isinstance(output.name, bytes) else str(output.name),
-            "output_shape": [int(d) for d in output.shape] if output.shape is not None else [],
-            "weights": weights,
-            "macs": int(macs),
-        })
+        rows.append({"op": name, "output": output.Name().decode(), "output_shape": out_shape,
+                     "weights": weights, "macs": int(macs)})
     return rows
 
 

@@ -7,6 +7,7 @@ Command line: `python -m toolchain.export.op_resolver model.tflite` prints the o
 """
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -121,7 +122,7 @@ def _schema():
     return schema_fb
 
 
-def _root(tflite_bytes: bytes):
+def flatbuffer_model(tflite_bytes: bytes):
     schema_fb = _schema()
     if len(tflite_bytes) < 8 or tflite_bytes[4:8] != b"TFL3":
         raise KwsError("model: not a TFLite flatbuffer (missing the 'TFL3' identifier)")
@@ -136,25 +137,34 @@ def model_ops(tflite_bytes: bytes) -> list[str]:
     >>> model_ops(Path("model_int8.tflite").read_bytes())
     ['CONV_2D', 'FULLY_CONNECTED', 'MEAN', 'RESHAPE', 'SOFTMAX']
     """
-    schema_fb, model = _root(tflite_bytes)
-    names = {getattr(schema_fb.BuiltinOperator, n): n for n in dir(schema_fb.BuiltinOperator) if not n.startswith("_")}
+    _, model = flatbuffer_model(tflite_bytes)
     ops: set[str] = set()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
-        for o in range(subgraph.OperatorsLength()):
-            opcode = model.OperatorCodes(subgraph.Operators(o).OpcodeIndex())
-            # Codes above 127 live only in BuiltinCode; older files only fill DeprecatedBuiltinCode.
-            code = max(opcode.DeprecatedBuiltinCode(), opcode.BuiltinCode())
-            if code == schema_fb.BuiltinOperator.CUSTOM:
-                ops.add(f"CUSTOM:{(opcode.CustomCode() or b'?').decode('utf-8', 'replace')}")
-            else:
-                ops.add(names.get(code, f"BUILTIN_{code}"))
+        ops.update(operator_name(model, subgraph.Operators(o)) for o in range(subgraph.OperatorsLength()))
     return sorted(ops)
+
+
+def operator_name(model, operator) -> str:
+    """Op name of one flatbuffer operator ("CONV_2D", or "CUSTOM:<name>")."""
+    schema_fb = _schema()
+    opcode = model.OperatorCodes(operator.OpcodeIndex())
+    # Codes above 127 live only in BuiltinCode; older files only fill DeprecatedBuiltinCode.
+    code = max(opcode.DeprecatedBuiltinCode(), opcode.BuiltinCode())
+    if code == schema_fb.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{(opcode.CustomCode() or b'?').decode('utf-8', 'replace')}"
+    return _builtin_names().get(code, f"BUILTIN_{code}")
+
+
+@functools.cache
+def _builtin_names() -> dict[int, str]:
+    operators = _schema().BuiltinOperator
+    return {getattr(operators, n): n for n in dir(operators) if not n.startswith("_")}
 
 
 def model_io(tflite_bytes: bytes) -> tuple[TensorInfo, TensorInfo]:
     """(input, output) tensors of the main subgraph; a keyword model has exactly one of each."""
-    _, model = _root(tflite_bytes)
+    _, model = flatbuffer_model(tflite_bytes)
     graph = model.Subgraphs(0)
     if graph.InputsLength() != 1 or graph.OutputsLength() != 1:
         raise KwsError(f"model: expected 1 input and 1 output, found {graph.InputsLength()} and {graph.OutputsLength()}")

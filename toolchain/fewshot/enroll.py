@@ -17,7 +17,7 @@ import soundfile as sf
 from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory, write_json_atomic
 from toolchain.audio import SAMPLE_RATE, load_clip
 from toolchain.corpus.records import SILENCE, UNKNOWN
-from toolchain.embedding.artifact import Embedding, load_embedding
+from toolchain.embedding.artifact import load_embedding
 from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
