@@ -21,7 +21,7 @@ from toolchain.embedding.data import silence_clips
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.baselines import dtw_scores, from_scratch_scores
-from toolchain.fewshot.head import EmbeddingCache, augmented_features, build_head_data, train_head
+from toolchain.fewshot.head import EmbeddingCache, head_data_from_features, keyword_training_features, train_head
 from toolchain.frontend import require_same_frontend
 
 
@@ -113,18 +113,18 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
             continue
         is_target = np.r_[np.ones(len(pos_idx), bool), np.zeros(len(neg_idx) + len(silence_vectors), bool)]
         test_vectors = np.concatenate([vectors[pos_idx], vectors[neg_idx], silence_vectors])
-        data = build_head_data(cache, {key: audio[shot_idx]}, config.seed)
+        positives = keyword_training_features({key: audio[shot_idx]}, config.seed, cache.tracks)
+        data = head_data_from_features(cache, positives)
         head = train_head(data, config.seed)
         scores = head.predict(test_vectors, verbose=0)[:, 2]
         row = {"group": group, "language": lang, "word": word, "shots": config.shots, "positives": int(len(pos_idx)),
                "negatives": int(len(is_target) - len(pos_idx)), **binary_metrics(scores, is_target, config.threshold)}
         if config.baselines:
             test_features = np.concatenate([features[pos_idx], features[neg_idx], silence_features])
-            positives = augmented_features(audio[shot_idx], max(8, 160 // config.shots), config.seed + 2, cache.tracks)
-            bank_features, bank_words = embedding.unknown_bank()
-            unknown = bank_features[rng.choice(len(bank_features), min(400, len(bank_features)), replace=False)]
+            bank = cache.bank_features
+            unknown = bank[rng.choice(len(bank), min(400, len(bank)), replace=False)]
             scratch = from_scratch_scores(embedding.manifest["architecture"], embedding.manifest["architecture_params"],
-                                          positives, unknown, silence_features, test_features, config.seed)
+                                          positives[key], unknown, silence_features, test_features, config.seed)
             test_audio = np.concatenate([audio[pos_idx], audio[neg_idx], silence_audio])
             others = np.flatnonzero((keys != key) & (splits == "train"))
             unknown_audio_idx = rng.choice(others, min(20, len(others)), replace=False)

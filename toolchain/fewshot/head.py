@@ -42,8 +42,8 @@ class EmbeddingCache:
 
     def __init__(self, embedding: Embedding, seed: int = 0, silence_count: int = 200):
         self.embedding = embedding
-        bank_features, self.bank_words = embedding.unknown_bank()
-        self.bank = embed(embedding.trunk, bank_features)
+        self.bank_features, self.bank_words = embedding.unknown_bank()
+        self.bank = embed(embedding.trunk, self.bank_features)
         self.tracks = noise_tracks(seed)
         self.silence = embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed)))
 
@@ -54,16 +54,23 @@ class EmbeddingCache:
         return self.bank[keep]
 
 
-def build_head_data(cache: EmbeddingCache, keyword_shots: dict[str, np.ndarray], seed: int, copies: int | None = None) -> HeadData:
-    class_names = [SILENCE, UNKNOWN] + list(keyword_shots)
-    parts, labels = [cache.silence, cache.unknown_for(list(keyword_shots))], [0, 1]
-    for index, (name, shots) in enumerate(keyword_shots.items(), start=2):
-        n_copies = copies or max(8, 160 // len(shots))
-        parts.append(embed(cache.embedding.trunk, augmented_features(shots, n_copies, seed + index, cache.tracks)))
-        labels.append(index)
+def keyword_training_features(keyword_shots: dict[str, np.ndarray], seed: int, tracks, copies: int | None = None) -> dict[str, np.ndarray]:
+    """Augmented feature maps of each keyword's shots, seeded per keyword position."""
+    return {name: augmented_features(shots, copies or max(8, 160 // len(shots)), seed + index, tracks)
+            for index, (name, shots) in enumerate(keyword_shots.items(), start=2)}
+
+
+def head_data_from_features(cache: EmbeddingCache, keyword_features: dict[str, np.ndarray]) -> HeadData:
+    class_names = [SILENCE, UNKNOWN] + list(keyword_features)
+    parts = [cache.silence, cache.unknown_for(list(keyword_features))]
+    parts += [embed(cache.embedding.trunk, features) for features in keyword_features.values()]
     embeddings = np.concatenate(parts)
-    label_array = np.concatenate([np.full(len(p), l, np.int32) for p, l in zip(parts, labels)])
+    label_array = np.concatenate([np.full(len(p), label, np.int32) for label, p in enumerate(parts)])
     return HeadData(embeddings, label_array, class_names)
+
+
+def build_head_data(cache: EmbeddingCache, keyword_shots: dict[str, np.ndarray], seed: int, copies: int | None = None) -> HeadData:
+    return head_data_from_features(cache, keyword_training_features(keyword_shots, seed, cache.tracks, copies))
 
 
 def train_head(data: HeadData, seed: int, epochs: int = 40) -> keras.Model:
