@@ -6,6 +6,8 @@ changed frontend parameters can never return stale features.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,8 +100,6 @@ def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTE
         for i, feats in zip(missing, computed):
             out[i] = feats
             if cache_dir:
-                import io
-
                 buffer = io.BytesIO()
                 np.save(buffer, feats)
                 write_bytes_atomic(cache_dir / keys[i][:2] / f"{keys[i]}.npy", buffer.getvalue())
@@ -108,9 +108,6 @@ def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTE
 
 def save_feature_set(feature_set: FeatureSet, out: Path) -> None:
     """An .npz a training script can load without this package; written atomically."""
-    import io
-    import json
-
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,

@@ -1,6 +1,7 @@
 """Background audio made offline: coloured noises, mains hum, and babble of many words."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,6 @@ def make_background(out_dir: Path, seed: int, babble_words: list[np.ndarray]) ->
     written = []
     for name, audio in tracks.items():
         path = Path(out_dir) / f"{name}.wav"
-        import io
-
         buffer = io.BytesIO()
         sf.write(buffer, audio, SAMPLE_RATE, format="WAV", subtype="PCM_16")
         write_bytes_atomic(path, buffer.getvalue())

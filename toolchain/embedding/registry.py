@@ -16,6 +16,10 @@ def build_classifier(name: str, input_shape, num_classes: int, overrides: dict |
     if name not in ARCHITECTURES:
         raise KwsError(f"unknown architecture {name!r} (have: {', '.join(ARCHITECTURES)})")
     params_type, builder = ARCHITECTURES[name]
-    params = params_type(**{k: tuple(map(tuple, v)) if isinstance(v, list) and v and isinstance(v[0], list) else tuple(v) if isinstance(v, list) else v
-                            for k, v in (overrides or {}).items()})
+    params = params_type(**{k: _as_tuples(v) for k, v in (overrides or {}).items()})
     return builder(tuple(input_shape), num_classes, params), asdict(params)
+
+
+def _as_tuples(value):
+    """Manifests store params as JSON, which turns the dataclasses' tuples into lists."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
