@@ -28,3 +28,16 @@ def test_spec_augment_masks_to_floor_and_is_seeded():
     b = spec_augment(feats, params, tf.constant([5, 6])).numpy()
     np.testing.assert_array_equal(a, b)
     assert set(np.unique(a)) <= {0.0, -128.0}
+
+
+def test_background_fills_the_lead_in_only_when_settled():
+    rng = np.random.default_rng(1)
+    audio = np.r_[np.zeros(8000), 0.1 * np.sin(np.arange(16000) / 5)].astype(np.float32)
+    bank = noise_bank_tensor([rng.normal(0, 0.3, 48000).astype(np.float32)], 24000)
+    settled = mix_background(tf.constant(audio), bank, (10.0, 10.0), tf.constant([3, 4]), 8000, True).numpy()
+    onset = mix_background(tf.constant(audio), bank, (10.0, 10.0), tf.constant([3, 4]), 8000, False).numpy()
+    assert np.all(onset[:8000] == 0) and np.std(settled[:8000]) > 0.01
+    np.testing.assert_allclose(settled[8000:], onset[8000:])  # same noise, same gain on the clip
+    noise = onset[8000:] - audio[8000:]
+    snr = 10 * np.log10(np.mean(audio[8000:] ** 2) / np.mean(noise ** 2))
+    assert abs(snr - 10.0) < 0.5  # SNR measured on the clip, not diluted by the lead-in

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from toolchain.artifacts import sha256_file
+from toolchain.convert import cost
 from toolchain.errors import KwsError
 from toolchain.export import op_resolver
 from toolchain.export.c_arrays import c_string
+from toolchain.export import firmware
 from toolchain.export.firmware import FIRMWARE_MANIFEST, TEMPLATES, export_firmware
 from toolchain.export.op_resolver import TFLM_OPS, model_ops
-from toolchain.export.settings_header import frontend_constant_name, tensor_arena_size
+from toolchain.export.settings_header import frontend_constant_name, streaming_at_stride, tensor_arena_size
 from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, quantize_filterbank
 
 LABELS = ["_silence_", "_unknown_", "hello"]
@@ -301,3 +303,32 @@ def test_recognizer_averages_requires_count_and_suppresses(tmp_path):
     assert all(events[t][0] == -1 for t in range(400, 700, 20))
     # After a reset the window needs minimum_count inferences again.
     assert rows[-3:] == [(0, -1, 0), (20, -1, 0), (40, 1, 1)]
+
+
+def test_streaming_retimed_for_a_slow_device_keeps_a_reachable_count():
+    fast = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
+    assert streaming_at_stride(fast, 20) == fast
+    assert streaming_at_stride(fast, 100) == dict(fast, inference_stride_ms=100, minimum_count=3)
+    slow = streaming_at_stride(fast, 660)
+    assert slow == dict(fast, inference_stride_ms=660, minimum_count=1, smoothing_window_ms=660)
+    with pytest.raises(KwsError, match="positive"):
+        streaming_at_stride(fast, 0)
+
+
+def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, monkeypatch):
+    summary = export_firmware(model_dir, "nano33ble", tmp_path / "fast")
+    assert not summary["realtime"]["slowed_down"] and summary["realtime"]["inference_stride_ms"] == 20
+    # the same board, were each MAC 1000× dearer: the estimate outgrows 20 ms and the stride follows
+    slow_core = dataclasses.replace(cost.CORE_MODELS["cortex-m4@64MHz"], cycles_per_mac=8200.0)
+    monkeypatch.setitem(cost.CORE_MODELS, "cortex-m4@64MHz", slow_core)
+    summary = export_firmware(model_dir, "nano33ble", tmp_path / "slow")
+    realtime = summary["realtime"]
+    assert realtime["slowed_down"] and realtime["inference_stride_ms"] % 20 == 0
+    assert realtime["inference_stride_ms"] >= realtime["latency_ms_estimate"] * firmware.REALTIME_MARGIN
+    header = (tmp_path / "slow" / "model_settings.h").read_text()
+    assert f"kInferenceStrideMs = {realtime['inference_stride_ms']};" in header
+    assert f"kMinimumCount = {realtime['streaming']['minimum_count']};" in header
+    chosen = export_firmware(model_dir, "nano33ble", tmp_path / "chosen", inference_stride_ms=100)["realtime"]
+    assert chosen["inference_stride_ms"] == 100 and chosen["streaming"]["minimum_count"] == 3
+    with pytest.raises(KwsError, match="multiple of the frontend step"):
+        export_firmware(model_dir, "nano33ble", tmp_path / "odd", inference_stride_ms=30)

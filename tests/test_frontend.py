@@ -3,8 +3,8 @@ import pytest
 
 from toolchain.audio import to_int16
 from toolchain.errors import KwsError
-from toolchain.frontend import (DEFAULT_FRONTEND, FrontendParams, clip_features, filterbank_tf,
-                                quantize_filterbank, require_same_frontend, stream_features)
+from toolchain.frontend import (DEFAULT_FRONTEND, FrontendParams, clip_features, filterbank_tf, lead_in_samples,
+                                quantize_filterbank, require_same_frontend, settled_features_tf, stream_features)
 
 
 def test_reference_settings_give_49x40_int8():
@@ -58,3 +58,19 @@ def test_invalid_params_are_rejected():
         FrontendParams(upper_band_limit=9000.0)
     with pytest.raises(KwsError, match="unknown parameters"):
         FrontendParams.from_dict({"window": 3})
+
+
+def test_settled_features_are_the_clip_alone_or_the_end_of_a_longer_run():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.05, 4 * 16000)
+    word = np.zeros(4 * 16000)
+    word[-10000:-4000] = 0.4 * np.sin(np.arange(6000) * 2 * np.pi * 500 / 16000)
+    audio = to_int16(noise + word)
+    lead = lead_in_samples(3000)
+    assert lead == 48000 and lead_in_samples(3010) == lead  # whole frame steps only
+    alone = settled_features_tf(audio[-16000:]).numpy()
+    np.testing.assert_array_equal(alone, clip_features(audio[-16000:]))
+    settled = settled_features_tf(audio).numpy()
+    np.testing.assert_array_equal(settled, stream_features(audio)[-49:])
+    # the device, listening for 3 s, has learnt the noise: its first frames (noise only) sit lower
+    assert settled[:10].astype(float).mean() < alone[:10].astype(float).mean() - 5

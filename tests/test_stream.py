@@ -108,3 +108,17 @@ def test_stream_eval_sweeps_thresholds(tmp_path, monkeypatch):
     assert saved["sweep"][0]["tpr"] >= 0.8
     assert result["at_threshold"]["threshold"] == 0.6
     assert (tmp_path / "eval" / "det_curve.png").stat().st_size > 1000
+
+
+def test_stream_at_a_slower_device_stride_still_finds_the_keywords(beep_stream):
+    from toolchain.errors import KwsError
+    from toolchain.simulate.stream import load_at_stride, stream
+
+    retimed = load_at_stride(model_dirs()[0], 200)
+    assert retimed.streaming["inference_stride_ms"] == 200 and retimed.streaming["minimum_count"] == 1
+    detections = stream(model_dirs()[0], beep_stream, "tflm", inference_stride_ms=200)
+    assert [d["label"] for d in detections] == ["beep", "beep"], detections
+    # windows end at 990 ms (49 frames of 20 ms + the 30 ms window's tail) and every 200 ms after
+    assert all(round(d["time_s"] * 1000) % 200 == 190 for d in detections), detections
+    with pytest.raises(KwsError, match="multiple of the frontend step"):
+        load_at_stride(model_dirs()[0], 50)

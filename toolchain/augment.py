@@ -1,4 +1,10 @@
-"""Augmentation as tf.data ops: waveform time shift, background mixing at a random SNR, SpecAugment."""
+"""Augmentation as tf.data ops: waveform time shift, background mixing at a random SNR, SpecAugment.
+
+With a lead-in, the background usually starts seconds before the clip, so the frontend's noise
+estimate has settled on it by the time the word arrives: what a device that is always listening
+computes. Training only on fresh-frontend clips leaves a model that fails on the device in steady
+noise (white noise at 10 dB: 11/12 keywords found on lone clips, 0/12 after a 3 s lead-in).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +22,13 @@ class AugmentParams:
     time_mask_frames: int = 5
     freq_masks: int = 2
     freq_mask_channels: int = 5
+    lead_in_ms: int = 3000  # audio the frontend runs over before the clip
+    settled_probability: float = 0.5  # share of noisy examples whose noise fills the lead-in (else it starts with the clip)
+
+
+# A word heard in steady background noise by a device that has been listening: for evaluation and negatives.
+SETTLED_NOISE = AugmentParams(max_shift_ms=0, background_probability=1.0, snr_db_range=(5.0, 20.0), time_masks=0,
+                              freq_masks=0, settled_probability=1.0)
 
 
 def time_shift(audio: tf.Tensor, max_shift: int, seed: tf.Tensor) -> tf.Tensor:
@@ -26,16 +39,22 @@ def time_shift(audio: tf.Tensor, max_shift: int, seed: tf.Tensor) -> tf.Tensor:
     return tf.slice(padded, [max_shift - shift], [length])
 
 
-def mix_background(audio: tf.Tensor, noise_bank: tf.Tensor, snr_db: tuple[float, float], seed: tf.Tensor) -> tf.Tensor:
-    """Add a random excerpt of a random noise track at an SNR drawn from `snr_db`."""
+def mix_background(audio: tf.Tensor, noise_bank: tf.Tensor, snr_db: tuple[float, float], seed: tf.Tensor,
+                   lead_in: int = 0, settled: bool | tf.Tensor = True) -> tf.Tensor:
+    """Add a random excerpt of a random noise track at an SNR drawn from `snr_db`.
+
+    `audio` starts with `lead_in` samples before the clip; the SNR is measured on the clip. When
+    `settled` the noise also fills the lead-in, else it starts with the clip."""
     seeds = tf.random.experimental.stateless_split(seed, 3)
     length = tf.shape(audio)[0]
     track = tf.random.stateless_uniform([], seeds[0], 0, tf.shape(noise_bank)[0], dtype=tf.int32)
     start = tf.random.stateless_uniform([], seeds[1], 0, tf.shape(noise_bank)[1] - length, dtype=tf.int32)
     noise = tf.slice(noise_bank[track], [start], [length])
+    onset = tf.where(settled, 0, lead_in)
+    noise = noise * tf.cast(tf.range(length) >= onset, tf.float32)
     snr = tf.random.stateless_uniform([], seeds[2], snr_db[0], snr_db[1])
-    signal_power = tf.reduce_mean(tf.square(audio)) + 1e-10
-    noise_power = tf.reduce_mean(tf.square(noise)) + 1e-10
+    signal_power = tf.reduce_mean(tf.square(audio[lead_in:])) + 1e-10
+    noise_power = tf.reduce_mean(tf.square(noise[lead_in:])) + 1e-10
     gain = tf.sqrt(signal_power / (noise_power * tf.pow(10.0, snr / 10.0)))
     return tf.clip_by_value(audio + gain * noise, -1.0, 1.0)
 

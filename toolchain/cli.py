@@ -171,13 +171,22 @@ def convert(model_dir, out, per_class, seed):
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--cpu", default="cortex-m4", show_default=True, help="Core for the generic cortex-m project.")
 @click.option("--pyocd-target", default=None, help="pyOCD target name remembered for `kws flash` (cortex-m).")
-def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target):
+@click.option("--inference-stride-ms", type=int, default=None,
+              help="How often the firmware runs the model (default: the model's stride, lengthened when the board's "
+                   "estimated inference time is longer).")
+def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms):
     """C arrays, op resolver, model_settings.h and a firmware project from a converted model."""
     from toolchain.export.firmware import export_firmware
 
-    summary = export_firmware(model_dir, board, out, cpu, pyocd_target)
+    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms)
     click.echo(f"{board} project → {summary['project_dir']}: {summary['model_bytes']:,} B model, "
                f"{summary['op_count']} ops, arena {summary['tensor_arena_size']:,} B, {len(summary['files'])} files")
+    realtime = summary["realtime"]
+    if realtime["slowed_down"]:
+        stride = realtime["inference_stride_ms"]
+        click.echo(f"note: inference every {stride} ms, not {realtime['model_inference_stride_ms']} ms "
+                   f"(estimated {realtime['latency_ms_estimate']} ms per inference on {realtime['core']}); detection at this "
+                   f"rate: kws stream-eval {model_dir} --corpus CORPUS --out DIR --inference-stride-ms {stride}")
 
 
 @main.command()
@@ -218,11 +227,13 @@ def simulate(model_dir, data, report, max_drop, max_per_label, seed):
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option("--runtime", type=click.Choice(["tflm", "litert", "float"]), default="tflm", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print detections as JSON.")
-def stream(model_dir, audio, runtime, as_json):
+@click.option("--inference-stride-ms", type=int, default=None,
+              help="Run the model every N ms, as a slower board does (default: the model's own stride).")
+def stream(model_dir, audio, runtime, as_json, inference_stride_ms):
     """Slide the 1 s window over a long recording at the frontend stride, as the firmware does."""
     from toolchain.simulate.stream import stream as run_stream
 
-    detections = run_stream(model_dir, audio, runtime)
+    detections = run_stream(model_dir, audio, runtime, inference_stride_ms)
     if as_json:
         _print_json(detections)
         return
@@ -237,11 +248,13 @@ def stream(model_dir, audio, runtime, as_json):
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for stream_eval.json and det_curve.png.")
 @click.option("--hours", type=float, default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def stream_eval(model_dir, corpus, out, hours, seed):
+@click.option("--inference-stride-ms", type=int, default=None,
+              help="Run the model every N ms, as a slower board does (default: the model's own stride).")
+def stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms):
     """True positive rate and false accepts per hour on long synthetic streams, with a DET curve."""
     from toolchain.simulate.stream import stream_eval as run_stream_eval
 
-    result = run_stream_eval(model_dir, corpus, out, hours, seed)
+    result = run_stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms)
     at = result["at_threshold"]
     click.echo(f"{result['hours']:.2f} h, {result['keyword_occurrences']} keyword occurrences: at threshold {result['threshold']}: "
                f"TPR {at['tpr']:.3f}, {at['fa_per_hour']:.2f} FA/h; FA/h at 90% TPR: {result['fa_per_hour_at_90_tpr']}")

@@ -43,7 +43,10 @@ def run_demo(work: Path, keyword_index: int = 0, shots: int = 5) -> dict:
     for board in ("nano33ble", "cortex-m"):
         summary = export_firmware(work / "converted", board, work / "firmware" / board,
                                   pyocd_target="nrf52840" if board == "cortex-m" else None)
-        click.echo(f"    {board}: {summary['project_dir']}")
+        realtime = summary["realtime"]
+        pace = (f", inference every {realtime['inference_stride_ms']} ms (estimated {realtime['latency_ms_estimate']} ms "
+                f"per inference on {realtime['core']})" if realtime["slowed_down"] else "")
+        click.echo(f"    {board}: {summary['project_dir']}{pace}")
     click.secho("5/6 simulating float vs int8 (TFLM) vs int8 (LiteRT) on voices the shots never used", bold=True)
     result = simulate(work / "converted", corpus, work / "simulate" / "report.json", progress=True)
     click.echo(result["table"])

@@ -46,15 +46,17 @@ class FeatureSet:
 
 
 def batch_features(clips: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND, batch: int = 256) -> np.ndarray:
-    """int8 features of many int16 clips through a parallel tf.data map."""
+    """int8 features of many int16 clips through a parallel tf.data map.
+
+    Clips longer than one second are lead-in + clip: the result is the settled features of their end."""
     import tensorflow as tf
 
-    from toolchain.frontend import features_tf
+    from toolchain.frontend import settled_features_tf
 
     if len(clips) == 0:
         return np.zeros((0, *params.feature_shape), np.int8)
     dataset = tf.data.Dataset.from_tensor_slices(clips).map(
-        lambda a: features_tf(a, params), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        lambda a: settled_features_tf(a, params), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return np.concatenate([b.numpy() for b in dataset.batch(batch)])
 

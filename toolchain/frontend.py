@@ -153,6 +153,24 @@ def features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     return tf.ensure_shape(frames, [params.num_frames, params.num_channels]) if audio_int16.shape[0] == params.clip_samples else frames
 
 
+def settled_features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
+    """Feature map of the last second of `audio_int16` after the frontend has run over all of it.
+
+    A device that has been listening for a while has a noise estimate and PCAN gain adapted to the
+    room; a fresh frontend on a lone clip has not. Audio longer than a clip by whole frame steps
+    (a lead-in) gives the device's view; a clip alone gives the fresh one.
+    """
+    import tensorflow as tf
+
+    frames = quantize_filterbank_tf(filterbank_tf(tf.convert_to_tensor(audio_int16, tf.int16), params), params)
+    return tf.ensure_shape(frames[-params.num_frames:], [params.num_frames, params.num_channels])
+
+
+def lead_in_samples(lead_in_ms: int, params: FrontendParams = DEFAULT_FRONTEND) -> int:
+    """`lead_in_ms` rounded down to whole frame steps, so the last frames line up with the clip's."""
+    return params.sample_rate * int(lead_in_ms) // 1000 // params.step_samples * params.step_samples
+
+
 def clip_features(audio_int16: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND) -> np.ndarray:
     """int8 (49, 40) features of one 1 s int16 clip."""
     import tensorflow as tf

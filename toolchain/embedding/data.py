@@ -11,7 +11,7 @@ from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE, to_int16
 from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, spec_augment, time_shift
 from toolchain.corpus.background import coloured_noise, hum, load_background
 from toolchain.corpus.records import SILENCE, UNKNOWN
-from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf
+from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf, lead_in_samples, settled_features_tf
 
 
 @dataclass
@@ -24,21 +24,21 @@ def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
     """The corpus' own _background_noise_ if it has one, else noises made here."""
     folder = Path(corpus) / "_background_noise_" if corpus else None
     if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
-        return [t for t in load_background(folder) if t.size > 2 * SAMPLE_RATE]
+        return [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]
     rng = np.random.default_rng(seed)
     return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0)]
 
 
-def silence_clips(tracks: list[np.ndarray], count: int, seed: int) -> np.ndarray:
-    """Noise excerpts at random gains, a tenth of them digital silence."""
+def silence_clips(tracks: list[np.ndarray], count: int, seed: int, samples: int = CLIP_SAMPLES) -> np.ndarray:
+    """Noise excerpts at random gains, a tenth of them digital silence (longer than a clip: with a lead-in)."""
     rng = np.random.default_rng(seed)
-    out = np.zeros((count, CLIP_SAMPLES), np.int16)
+    out = np.zeros((count, samples), np.int16)
     for i in range(count):
         if i % 10 == 0:
             continue
         track = tracks[int(rng.integers(len(tracks)))]
-        start = int(rng.integers(0, track.size - CLIP_SAMPLES))
-        out[i] = to_int16(track[start:start + CLIP_SAMPLES] * rng.uniform(0.01, 0.6))
+        start = int(rng.integers(0, track.size - samples))
+        out[i] = to_int16(track[start:start + samples] * rng.uniform(0.01, 0.6))
     return out
 
 
@@ -64,19 +64,22 @@ def add_silence_and_unknown(audio: np.ndarray, labels: np.ndarray, class_names: 
 def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bool, tracks: list[np.ndarray],
                     augment: AugmentParams = AugmentParams(), params: FrontendParams = DEFAULT_FRONTEND) -> tf.data.Dataset:
     """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment."""
-    bank = noise_bank_tensor(tracks, params.clip_samples)
+    lead_in = lead_in_samples(augment.lead_in_ms, params)
+    bank = noise_bank_tensor(tracks, params.clip_samples + lead_in)
     max_shift = params.sample_rate * augment.max_shift_ms // 1000
 
     def clean(audio, label):
         return tf.cast(features_tf(audio, params), tf.float32), label
 
     def augmented(audio, label, seed_pair):
-        seeds = tf.random.experimental.stateless_split(seed_pair, 4)
+        seeds = tf.random.experimental.stateless_split(seed_pair, 5)
         wave = tf.cast(audio, tf.float32) / 32768.0
-        wave = time_shift(wave, max_shift, seeds[0])
+        wave = tf.pad(time_shift(wave, max_shift, seeds[0]), [[lead_in, 0]])
         use_noise = tf.random.stateless_uniform([], seeds[1]) < augment.background_probability
-        wave = tf.cond(use_noise, lambda: mix_background(wave, bank, augment.snr_db_range, seeds[2]), lambda: wave)
-        feats = tf.cast(features_tf(tf.cast(tf.round(wave * 32767.0), tf.int16), params), tf.float32)
+        settled = tf.random.stateless_uniform([], seeds[4]) < augment.settled_probability
+        wave = tf.cond(use_noise, lambda: mix_background(wave, bank, augment.snr_db_range, seeds[2], lead_in, settled),
+                       lambda: wave)
+        feats = tf.cast(settled_features_tf(tf.cast(tf.round(wave * 32767.0), tf.int16), params), tf.float32)
         return spec_augment(feats, augment, seeds[3]), label
 
     dataset = tf.data.Dataset.from_tensor_slices((arrays.audio, arrays.labels))

@@ -8,15 +8,17 @@ runs before the first byte is written, and the output directory appears whole or
 """
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.artifacts import read_manifest, sha256_bytes, sha256_file, staged_directory, write_json_atomic
+from toolchain.convert.cost import latency_ms, total_macs
 from toolchain.errors import KwsError, bad_input
 from toolchain.export.c_arrays import array_header, array_source
 from toolchain.export.op_resolver import TensorInfo, model_io, model_ops, require_supported, resolver_header
-from toolchain.export.settings_header import recognizer_capacity, settings_header, tensor_arena_size
+from toolchain.export.settings_header import recognizer_capacity, settings_header, streaming_at_stride, tensor_arena_size
 from toolchain.frontend import FrontendParams
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
@@ -35,6 +37,7 @@ class Board:
     project: str  # project folder name; for a sketch also the .ino name
     fqbn: str | None = None
     arena_budget_bytes: int | None = None  # RAM left for the arena after OS, audio and frontend
+    core: str | None = None  # key of convert.cost.CORE_MODELS: the latency model for this board
 
 
 BOARDS: dict[str, Board] = {
@@ -43,9 +46,11 @@ BOARDS: dict[str, Board] = {
         fqbn="arduino:mbed_nano:nano33ble",
         # 256 KiB SRAM; mbed OS, the PDM ring buffer and the frontend state take about 96 KiB.
         arena_budget_bytes=160 * 1024,
+        core="cortex-m4@64MHz",
     ),
     "cortex-m": Board("cortex-m", "generic Cortex-M board (CMake, arm-none-eabi-gcc, pyOCD)", "cmake", "kws_app"),
 }
+REALTIME_MARGIN = 1.15  # headroom over the estimated inference time for the frontend and audio capture
 CPUS = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 
 
@@ -55,6 +60,7 @@ def export_firmware(
     out: Path,
     cpu: str = "cortex-m4",
     pyocd_target: str | None = None,
+    inference_stride_ms: int | None = None,
 ) -> dict:
     """Write the firmware project for `board` into `out`; return a summary.
 
@@ -65,6 +71,8 @@ def export_firmware(
             export is refused rather than deleted.
         cpu: Cortex-M core for the `cortex-m` board (ignored for Arduino boards).
         pyocd_target: pyOCD target name remembered for `kws flash` (`cortex-m` only).
+        inference_stride_ms: how often the firmware runs the model. None: the model's own stride,
+            lengthened where the board's estimated inference time would not keep up.
     """
     model_dir, out = Path(model_dir), Path(out)
     spec = _board(board)
@@ -83,6 +91,8 @@ def export_firmware(
     arena = tensor_arena_size(int(manifest["arena_bytes"]))
     if spec.arena_budget_bytes is not None and arena > spec.arena_budget_bytes:
         raise KwsError(f"{model_dir}: tensor arena {arena} bytes does not fit {spec.description} (budget {spec.arena_budget_bytes} bytes); use a smaller model")
+    realtime = _realtime(spec, manifest, frontend, model, inference_stride_ms)
+    device_manifest = dict(manifest, streaming=realtime["streaming"])
     _check_out(out)
 
     model_sha = sha256_bytes(model)
@@ -90,7 +100,7 @@ def export_firmware(
         "model_data.h": array_header("g_model", "KWS_MODEL_DATA_H_"),
         "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{MODEL_FILE} sha256 {model_sha}"),
         "op_resolver.h": resolver_header(ops),
-        "model_settings.h": settings_header(manifest, frontend, model_input, model_output, model_sha),
+        "model_settings.h": settings_header(device_manifest, frontend, model_input, model_output, model_sha),
     }
     project_rel = Path(spec.name) / spec.project
     with staged_directory(out) as staging:
@@ -128,6 +138,7 @@ def export_firmware(
             "labels": list(manifest["labels"]),
             "ops": ops,
             "tensor_arena_size": arena,
+            "realtime": realtime,
             "files": files,
         }
         write_json_atomic(staging / FIRMWARE_MANIFEST, firmware_manifest)
@@ -140,9 +151,26 @@ def export_firmware(
         "model_bytes": len(model),
         "model_sha256": model_sha,
         "tensor_arena_size": arena,
+        "realtime": realtime,
         "labels": list(manifest["labels"]),
         "files": sorted(files),
     }
+
+
+def _realtime(spec: Board, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None) -> dict:
+    """The inference stride the board can sustain and the recognizer settings that go with it."""
+    estimate = latency_ms(total_macs(model))[spec.core]["latency_ms"] if spec.core else None
+    model_stride = int(manifest["streaming"]["inference_stride_ms"])
+    if stride_ms is None:
+        stride_ms = model_stride
+        if estimate is not None and estimate * REALTIME_MARGIN > stride_ms:
+            step = frontend.window_step_ms
+            stride_ms = step * math.ceil(estimate * REALTIME_MARGIN / step)
+    elif stride_ms % frontend.window_step_ms:
+        raise KwsError(f"--inference-stride-ms {stride_ms}: must be a multiple of the frontend step ({frontend.window_step_ms} ms)")
+    return {"core": spec.core, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
+            "inference_stride_ms": int(stride_ms), "slowed_down": int(stride_ms) != model_stride,
+            "streaming": streaming_at_stride(manifest["streaming"], stride_ms)}
 
 
 def _board(board: str) -> Board:

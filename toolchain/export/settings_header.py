@@ -55,6 +55,21 @@ def recognizer_capacity(smoothing_window_ms: int, inference_stride_ms: int) -> i
     return math.ceil(smoothing_window_ms / inference_stride_ms) + 1
 
 
+def streaming_at_stride(streaming: dict, stride_ms: int) -> dict:
+    """Recognizer settings for a device that runs the model only every `stride_ms`.
+
+    The averaging window must still hold `minimum_count` inferences, so a slow device averages fewer
+    of them over a window at least that many strides long. The host simulation and the exported
+    firmware both take their settings from here, so they stay the same."""
+    stride_ms = int(stride_ms)
+    if stride_ms <= 0:
+        raise KwsError(f"inference stride must be positive, got {stride_ms} ms")
+    window = int(streaming["smoothing_window_ms"])
+    minimum = max(1, min(int(streaming["minimum_count"]), window // stride_ms))
+    return dict(streaming, inference_stride_ms=stride_ms, minimum_count=minimum,
+                smoothing_window_ms=max(window, stride_ms * minimum))
+
+
 def settings_header(
     manifest: dict,
     frontend: FrontendParams,

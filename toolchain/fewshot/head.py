@@ -12,6 +12,7 @@ from toolchain.embedding.artifact import Embedding, embed
 from toolchain.embedding.data import ClipArrays, feature_dataset, silence_clips
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.features import batch_features
+from toolchain.frontend import lead_in_samples
 
 SHOT_AUGMENT = AugmentParams(max_shift_ms=120, background_probability=0.7, snr_db_range=(5.0, 25.0),
                              time_masks=1, time_mask_frames=4, freq_masks=1, freq_mask_channels=4)
@@ -45,7 +46,11 @@ class EmbeddingCache:
         self.bank_features, self.bank_words = embedding.unknown_bank()
         self.bank = embed(embedding.trunk, self.bank_features)
         self.tracks = noise_tracks(seed)
-        self.silence = embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed)))
+        # fresh-frontend silence, and silence the frontend has settled on (noise suppressed to the floor)
+        settled = silence_clips(self.tracks, silence_count, seed + 1,
+                                embedding.frontend.clip_samples + lead_in_samples(SHOT_AUGMENT.lead_in_ms, embedding.frontend))
+        self.silence = np.concatenate([embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed))),
+                                       embed(embedding.trunk, batch_features(settled))])
 
     def unknown_for(self, keywords: list[str]) -> np.ndarray:
         """Bank embeddings of every word that is not one of `keywords` (never the target)."""

@@ -8,6 +8,7 @@ accepts per hour, DET curve).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from toolchain.artifacts import write_json_atomic
 from toolchain.audio import load_audio, to_int16
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError
+from toolchain.export.settings_header import streaming_at_stride
 from toolchain.features import decode_clips
 from toolchain.frontend import stream_features
 from toolchain.simulate.clips import evaluation_records, read_any_corpus
@@ -30,6 +32,18 @@ SCORE_BATCH = 4096
 KEYWORD_PROBABILITY = 0.3
 SNR_DB_RANGE = (5.0, 25.0)
 MAX_CLIP_POOL = 400
+
+
+def load_at_stride(model_dir: Path, inference_stride_ms: int | None) -> ConvertedModel:
+    """The converted model, with its recognizer retimed for a device that infers every `inference_stride_ms`
+    (as `kws export-firmware` retimes it for a slow board); None keeps the model's own settings."""
+    model = load_converted_model(model_dir)
+    if inference_stride_ms is None:
+        return model
+    if inference_stride_ms % model.frontend.window_step_ms:
+        raise KwsError(f"--inference-stride-ms {inference_stride_ms}: must be a multiple of the frontend step "
+                       f"({model.frontend.window_step_ms} ms)")
+    return dataclasses.replace(model, streaming=streaming_at_stride(model.streaming, inference_stride_ms))
 
 
 def stride_frames(model: ConvertedModel) -> int:
@@ -61,10 +75,10 @@ def stream_posteriors(model: ConvertedModel, run, audio_int16: np.ndarray) -> tu
     return window_end_ms(model, ends), run.predict(_windows(frames, ends, model.frontend.num_frames))
 
 
-def stream(model_dir: Path, audio_path: Path, runtime: str = "tflm") -> list[dict]:
+def stream(model_dir: Path, audio_path: Path, runtime: str = "tflm", inference_stride_ms: int | None = None) -> list[dict]:
     """Detections {"time_s", "label", "score"} in a recording (any rate; resampled to 16 kHz),
     with the manifest's threshold and streaming settings. `time_s` is the end of the window that fired."""
-    model = load_converted_model(model_dir)
+    model = load_at_stride(model_dir, inference_stride_ms)
     audio = to_int16(load_audio(Path(audio_path)))
     times, posteriors = stream_posteriors(model, runner(model, runtime), audio)
     recognizer = Recognizer.from_manifest(model.labels, model.threshold, model.streaming)
@@ -207,7 +221,8 @@ def _plot_det(sweep: list[dict], operating: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0, seed: int = 0) -> dict:
+def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0, seed: int = 0,
+                inference_stride_ms: int | None = None) -> dict:
     """False accepts per hour against detection rate over ≥ `hours` of synthetic test stream.
 
     Keyword clips (test split, not the shots' speakers) are laid at known times among other corpus
@@ -218,7 +233,7 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     if hours <= 0:
         raise KwsError(f"stream-eval: --hours must be positive, got {hours}")
     started = time.time()
-    model = load_converted_model(model_dir)
+    model = load_at_stride(model_dir, inference_stride_ms)
     audio, events = _build_stream(model, Path(corpus), hours, seed)
     duration_h = len(audio) / model.frontend.sample_rate / 3600
     times, posteriors = _score_stream(model, audio)
