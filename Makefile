@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test demo train corpus bench flash clean
+.PHONY: setup test demo train train-small corpus bench flash clean
 
 setup: $(VENV)/.installed
 
@@ -31,7 +31,7 @@ clean:
 
 # The shipped embedding: nine languages, 32 words each, 40 utterances per word (see models/embedding/MODEL_CARD.md).
 CORPUS := $(WORK)/corpus
-EPOCHS ?= 30
+EPOCHS ?= 40
 
 $(CORPUS)/manifest.json: | setup
 	$(KWS) synth --languages all --variants 40 --seed 0 --out $(CORPUS)
@@ -40,3 +40,7 @@ corpus: $(CORPUS)/manifest.json
 
 train: setup corpus
 	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --out models/embedding
+
+# The ~1.1 M-MAC embedding for Cortex-M4-class boards (kws enroll --embedding models/embedding-small).
+train-small: setup corpus
+	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --architecture ds_cnn_small --out models/embedding-small

@@ -1,5 +1,6 @@
 """Embedding training: a tiny run, its artifact, resume and continuing from an existing embedding."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,3 +69,16 @@ def test_init_from_reuses_the_feature_extractor(tiny_embedding, synth_corpus, tm
 def test_unknown_architecture_is_one_line():
     with pytest.raises(KwsError, match="unknown architecture 'resnet9000'"):
         build_classifier("resnet9000", (49, 40), 3)
+
+
+def test_shipped_embeddings_load_and_the_small_one_costs_a_quarter():
+    default, small = load_embedding(), load_embedding(Path(__file__).resolve().parents[1] / "models" / "embedding-small")
+    assert small.manifest["architecture"] == "ds_cnn_small" and small.hash != default.hash
+    assert weights_hash(small.trunk) == small.hash
+    assert small.manifest["budget"]["trunk_macs"] * 4 < default.manifest["budget"]["trunk_macs"]
+    features, words = small.unknown_bank()
+    assert len(features) == len(words) and features.shape[1:] == (49, 40)
+    # the bank holds each clip clean and again in settled noise
+    assert np.load(small.path / "unknown_bank.npz")["settled_noise"].mean() == 0.5
+    fresh, params = build_classifier("ds_cnn_small", (49, 40), 12)
+    assert params["first_strides"] == (2, 4) and fresh.output_shape[-1] == 12

@@ -18,7 +18,8 @@ from toolchain.export.c_arrays import c_string
 from toolchain.export import firmware
 from toolchain.export.firmware import FIRMWARE_MANIFEST, TEMPLATES, export_firmware
 from toolchain.export.op_resolver import TFLM_OPS, model_ops
-from toolchain.export.settings_header import frontend_constant_name, streaming_at_stride, tensor_arena_size
+from toolchain.export.settings_header import (audio_ring_samples, frontend_constant_name, streaming_at_stride,
+                                              tensor_arena_size)
 from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, quantize_filterbank
 
 LABELS = ["_silence_", "_unknown_", "hello"]
@@ -328,6 +329,10 @@ def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, 
     header = (tmp_path / "slow" / "model_settings.h").read_text()
     assert f"kInferenceStrideMs = {realtime['inference_stride_ms']};" in header
     assert f"kMinimumCount = {realtime['streaming']['minimum_count']};" in header
+    ring = audio_ring_samples(16000, realtime["inference_stride_ms"])
+    assert f"kAudioRingSamples = {ring};" in header and ring & (ring - 1) == 0
+    assert ring >= 16 * (realtime["inference_stride_ms"] + 256)  # audio heard during an inference is kept
+    assert audio_ring_samples(16000, 20) == 8192 and audio_ring_samples(16000, 760) == 16384
     chosen = export_firmware(model_dir, "nano33ble", tmp_path / "chosen", inference_stride_ms=100)["realtime"]
     assert chosen["inference_stride_ms"] == 100 and chosen["streaming"]["minimum_count"] == 3
     with pytest.raises(KwsError, match="multiple of the frontend step"):

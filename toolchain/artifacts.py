@@ -27,11 +27,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _public_temp_file(directory: Path, name: str) -> tuple[int, str]:
+    """mkstemp, but with the mode an ordinary open() would give (mkstemp makes it owner-only)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temp file beside `path`, then rename, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = _public_temp_file(path.parent, path.name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=False, ensure_ascii=False)
@@ -46,7 +59,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = _public_temp_file(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -68,6 +81,7 @@ def staged_directory(final: Path, overwrite: bool = True) -> Iterator[Path]:
         raise KwsError(f"{final}: already exists (choose another --out)")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
+    staging.chmod(0o777 & ~_umask())
     try:
         yield staging
         if final.exists():

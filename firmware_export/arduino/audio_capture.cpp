@@ -7,7 +7,7 @@
 
 namespace {
 
-constexpr uint32_t kRingSamples = 8192;  // 512 ms at 16 kHz; a power of two so indices wrap cheaply
+constexpr uint32_t kRingSamples = kAudioRingSamples;  // ≥ one inference stride + 256 ms; a power of two
 constexpr int kPdmGain = 20;
 int16_t g_ring[kRingSamples];
 int16_t g_pdm_chunk[256];

@@ -21,6 +21,15 @@ class DsCnnParams:
     dropout: float = 0.2
 
 
+@dataclass(frozen=True)
+class DsCnnSmallParams(DsCnnParams):
+    """~1.1 M MACs instead of ~5.1 M: a Cortex-M4F at 64 MHz (Nano 33 BLE Sense) runs it in ~145 ms
+    instead of ~650 ms. The first conv keeps 10 of the 40 channel bands (as Hello Edge's 10 MFCCs)."""
+
+    first_strides: tuple[int, int] = (2, 4)
+    blocks: tuple[tuple[int, int], ...] = ((48, 2), (64, 1), (96, 2), (128, 1))
+
+
 def build(input_shape: tuple[int, int], num_classes: int, params: DsCnnParams = DsCnnParams()) -> keras.Model:
     """Classifier over int8-valued feature maps; the layer named 'embedding' is what few-shot heads use."""
     inputs = keras.Input(shape=input_shape, name="features")

@@ -8,6 +8,7 @@ from toolchain.errors import KwsError
 
 ARCHITECTURES = {
     "ds_cnn": (ds_cnn.DsCnnParams, ds_cnn.build),
+    "ds_cnn_small": (ds_cnn.DsCnnSmallParams, ds_cnn.build),
 }
 DEFAULT_ARCHITECTURE = "ds_cnn"
 

@@ -55,6 +55,13 @@ def recognizer_capacity(smoothing_window_ms: int, inference_stride_ms: int) -> i
     return math.ceil(smoothing_window_ms / inference_stride_ms) + 1
 
 
+def audio_ring_samples(sample_rate: int, inference_stride_ms: int) -> int:
+    """Microphone ring length: a power of two (cheap wrap) holding ≥ 512 ms and one inference stride
+    + 256 ms, so audio that arrives while the model runs is never overwritten."""
+    needed = sample_rate * max(512, int(inference_stride_ms) + 256) // 1000
+    return 1 << (needed - 1).bit_length()
+
+
 def streaming_at_stride(streaming: dict, stride_ms: int) -> dict:
     """Recognizer settings for a device that runs the model only every `stride_ms`.
 
@@ -101,6 +108,7 @@ def settings_header(
         _constant("kFeatureSliceCount", frames),
         _constant("kFeatureSliceSize", channels),
         _constant("kFeatureElementCount", frames * channels),
+        _constant("kAudioRingSamples", audio_ring_samples(frontend.sample_rate, stride_ms)),
         "",
         "// Model tensors: real = scale * (q - zero_point).",
         _constant("kInputScale", float(model_input.scale)),

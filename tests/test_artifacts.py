@@ -1,0 +1,41 @@
+"""Atomic artifact writes: whole or not at all, with the permissions an ordinary write would give."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from toolchain.artifacts import read_manifest, staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.errors import KwsError
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_atomic_writes_follow_the_umask_not_mkstemps_owner_only_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "a.json", {"kind": "x"})
+        write_bytes_atomic(tmp_path / "b.bin", b"\x00\x01")
+        with staged_directory(tmp_path / "artifact") as stage:
+            (stage / "f.txt").write_text("hi")
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "a.json") == 0o644 and _mode(tmp_path / "b.bin") == 0o644
+    assert _mode(tmp_path / "artifact") == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "artifact", "b.bin"]  # no temp files left
+
+
+def test_a_failed_stage_leaves_the_previous_artifact_whole(tmp_path):
+    with staged_directory(tmp_path / "artifact") as stage:
+        write_json_atomic(stage / "manifest.json", {"kind": "model", "version": 1})
+    with pytest.raises(RuntimeError):
+        with staged_directory(tmp_path / "artifact") as stage:
+            write_json_atomic(stage / "manifest.json", {"kind": "model", "version": 2})
+            raise RuntimeError("killed half-way")
+    assert read_manifest(tmp_path / "artifact", "model")["version"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["artifact"]
+    with pytest.raises(KwsError, match="not a directory"):
+        read_manifest(tmp_path / "missing")
