@@ -25,10 +25,12 @@ class CoreModel:
 # Effective cycles per int8 MAC for CMSIS-NN kernels on small DS-CNN KWS models. Derived from
 # MLPerf Tiny v1.0 keyword-spotting results (DS-CNN, 2.66 M MACs): ~181 ms on an STM32L4R5
 # (Cortex-M4F, 120 MHz) ≈ 8.2 cycles/MAC, and ~53 ms on a NUCLEO-H7A3ZI (Cortex-M7, 280 MHz) ≈ 5.6
-# cycles/MAC. Both include memory stalls and non-MAC ops. Treat the result as ±30 %.
+# cycles/MAC. Both include memory stalls and non-MAC ops. These are recalled figures, not checked
+# against the published results tables (no network access to them here): treat the result as ±30 %
+# and calibrate on a board.
 CORE_MODELS = {
-    "cortex-m4@64MHz": CoreModel("Cortex-M4F @ 64 MHz (nRF52840, Nano 33 BLE Sense)", 64e6, 8.2, "MLPerf Tiny v1.0 KWS, STM32L4R5"),
-    "cortex-m7@216MHz": CoreModel("Cortex-M7 @ 216 MHz (STM32F746)", 216e6, 5.6, "MLPerf Tiny v1.0 KWS, NUCLEO-H7A3ZI"),
+    "cortex-m4@64MHz": CoreModel("Cortex-M4F @ 64 MHz (nRF52840, Nano 33 BLE Sense)", 64e6, 8.2, "recalled MLPerf Tiny v1.0 KWS result, STM32L4R5; unverified"),
+    "cortex-m7@216MHz": CoreModel("Cortex-M7 @ 216 MHz (STM32F746)", 216e6, 5.6, "recalled MLPerf Tiny v1.0 KWS result, NUCLEO-H7A3ZI; unverified"),
 }
 
 
