@@ -66,6 +66,31 @@ def test_init_from_reuses_the_feature_extractor(tiny_embedding, synth_corpus, tm
     assert child.hash != parent.hash  # fine-tuned after the head-only phase
 
 
+def test_mixed_precision_continuation_is_saved_in_float32(tiny_embedding, synth_corpus, tmp_path, monkeypatch):
+    """The GPU path (mixed precision) with --init-from, on CPU via bfloat16: the artifact must be float32."""
+    import keras
+    import tensorflow as tf
+
+    import toolchain.embedding.train as train_module
+
+    def mixed_strategy():
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        return tf.distribute.get_strategy()
+
+    monkeypatch.setattr(train_module, "distribution_strategy", mixed_strategy)
+    out = tmp_path / "child"
+    manifest = train_embedding(TrainConfig(synth_corpus, out, ("en", "de"), 2, epochs=1, batch_size=16, max_steps_per_epoch=1,
+                                           init_from=tiny_embedding, head_epochs=0, architecture="ignored-with-init-from"),
+                               progress=False)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    parent = load_embedding(tiny_embedding)
+    assert manifest["architecture"] == parent.manifest["architecture"]
+    child = load_embedding(out)
+    assert {w.dtype for w in child.classifier.weights} == {"float32"}
+    assert {layer.dtype_policy.name for layer in child.classifier.layers} == {"float32"}  # no bfloat16 compute saved
+    assert weights_hash(child.trunk) == child.hash
+
+
 def test_unknown_architecture_is_one_line():
     with pytest.raises(KwsError, match="unknown architecture 'resnet9000'"):
         build_classifier("resnet9000", (49, 40), 3)

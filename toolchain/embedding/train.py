@@ -128,16 +128,19 @@ def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, see
     return buffer.getvalue()
 
 
-def _initial_classifier(config: TrainConfig, num_classes: int):
-    """A fresh network, or --init-from's feature extractor under a new word layer."""
+def _initial_classifier(config: TrainConfig, num_classes: int) -> tuple[keras.Model, str, dict]:
+    """A fresh network, or --init-from's feature extractor under a new word layer; with the
+    architecture name and params that rebuild it."""
     if config.init_from is None:
-        return build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, num_classes, config.arch_overrides)
+        model, params = build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, num_classes, config.arch_overrides)
+        return model, config.architecture, params
     parent = load_embedding(config.init_from)
     require_same_frontend(DEFAULT_FRONTEND, parent.manifest["frontend"], str(config.init_from))
     trunk = trunk_of(parent.classifier)
     x = keras.layers.Dropout(0.2)(trunk.output)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
-    return keras.Model(trunk.input, outputs, name=parent.classifier.name), parent.manifest["architecture_params"]
+    model = keras.Model(trunk.input, outputs, name=parent.classifier.name)
+    return model, parent.manifest["architecture"], parent.manifest["architecture_params"]
 
 
 def _compile(model: keras.Model, learning_rate: float, steps: int) -> None:
@@ -177,7 +180,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     ]
     verbose = 1 if progress and sys.stdout.isatty() else 2 if progress else 0
     with strategy.scope():
-        model, arch_params = _initial_classifier(config, len(class_names))
+        model, architecture, arch_params = _initial_classifier(config, len(class_names))
         if config.init_from is not None and config.head_epochs > 0:
             for layer in model.layers[:-2]:
                 layer.trainable = False
@@ -193,13 +196,15 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     _, test_noisy_acc = model.evaluate(feature_dataset(arrays["test"], batch, config.seed, True, tracks, SETTLED_NOISE), verbose=0)
     if keras.mixed_precision.global_policy().name != "float32":
         keras.mixed_precision.set_global_policy("float32")
-        float_model = build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, len(class_names), arch_params)[0] if config.init_from is None else model
+        # the same layers in float32 (an --init-from model is the parent's architecture too), so the
+        # saved artifact and its int8 conversion never carry float16 weights
+        float_model = build_classifier(architecture, DEFAULT_FRONTEND.feature_shape, len(class_names), arch_params)[0]
         float_model.set_weights(model.get_weights())
         model = float_model
     trunk = trunk_of(model)
     manifest = {
         "kind": KIND,
-        "architecture": config.architecture,
+        "architecture": architecture,
         "architecture_params": arch_params,
         "embedding_layer": EMBEDDING_LAYER,
         "embedding_dim": int(trunk.output.shape[-1]),
