@@ -107,3 +107,45 @@ def test_shipped_embeddings_load_and_the_small_one_costs_a_quarter():
     assert np.load(small.path / "unknown_bank.npz")["settled_noise"].mean() == 0.5
     fresh, params = build_classifier("ds_cnn_small", (49, 40), 12)
     assert params["first_strides"] == (2, 4) and fresh.output_shape[-1] == 12
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_one_embedding_through_tf_distribute(synth_corpus, tmp_path):
+    """MultiWorkerMirroredStrategy from TF_CONFIG: two local processes, one artifact written by the chief."""
+    import os
+    import subprocess
+    import sys
+
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    out = tmp_path / "emb"
+    code = ("import sys; from pathlib import Path; from toolchain.embedding.train import TrainConfig, train_embedding; "
+            "m = train_embedding(TrainConfig(Path(sys.argv[1]), Path(sys.argv[2]), ('en',), 2, epochs=1, batch_size=8, "
+            "max_steps_per_epoch=2), progress=False); print('replicas', m['training']['replicas'], 'epochs', "
+            "m['training']['epochs_run'], 'hash', m['embedding_hash'])")
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                   CUDA_VISIBLE_DEVICES="")
+        workers.append(subprocess.Popen([sys.executable, "-c", code, str(synth_corpus), str(out)], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-3000:]
+        assert "replicas 2 epochs 1 hash" in output
+    hashes = {output.rsplit("hash ", 1)[1].split()[0] for output in outputs}
+    assert len(hashes) == 1  # both workers hold the same all-reduced weights
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["replicas"] == 2 and "budget" in manifest and manifest["embedding_hash"] in hashes
+    assert (tmp_path / "emb.work" / "backup").is_dir() and (tmp_path / "emb.work.worker-1" / "backup").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emb", "emb.work", "emb.work.worker-1"]

@@ -1,7 +1,8 @@
 """`kws train-embedding`: train (or continue) the multilingual word classifier.
 
-GPUs → MirroredStrategy with mixed precision; TF_CONFIG → MultiWorkerMirroredStrategy; a backup
-every epoch so `--resume` continues after a kill; TensorBoard logs beside the backup.
+GPUs → MirroredStrategy with mixed precision; TF_CONFIG → MultiWorkerMirroredStrategy (trained by
+`multi_worker.py`'s loop: Keras 3 fit cannot); a backup every epoch so `--resume` continues after a
+kill; TensorBoard logs beside the backup.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
 from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, background_tracks, feature_dataset
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
+from toolchain.embedding.multi_worker import accuracy, fit_multi_worker
 from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
@@ -74,6 +76,16 @@ def vocabulary(corpus_words: dict[str, list[str]], config: TrainConfig) -> list[
 
 def class_name(language: str, word: str) -> str:
     return f"{language}/{word}"
+
+
+def cluster_role() -> tuple[bool, str]:
+    """(is chief, name) of this process in a TF_CONFIG cluster: only the chief writes the artifact,
+    and every process keeps its own backups, so workers sharing a filesystem never clobber each other."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return kind == "chief" or (kind == "worker" and index == 0 and not has_chief), f"{kind}-{index}"
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -143,6 +155,22 @@ def _initial_classifier(config: TrainConfig, num_classes: int) -> tuple[keras.Mo
     return model, parent.manifest["architecture"], parent.manifest["architecture_params"]
 
 
+def _fit(model: keras.Model, strategy: tf.distribute.Strategy, train_ds, dev_ds, steps: int, epochs: int, global_batch: int,
+         workdir: Path | None, resume: bool, verbose: int) -> int:
+    """Epochs run: Keras fit on one machine; across machines the plain loop (Keras 3 fit cannot).
+    With `workdir`: a backup every epoch (`--resume`), history.csv and TensorBoard logs there."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return fit_multi_worker(model, strategy, train_ds, dev_ds, steps, epochs, global_batch, workdir, resume, verbose)
+    callbacks = [] if workdir is None else [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), save_freq="epoch", delete_checkpoint=False),
+        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=resume),
+    ]
+    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=dev_ds, callbacks=callbacks,
+                        verbose=verbose)
+    return len(history.history.get("loss", []))
+
+
 def _compile(model: keras.Model, learning_rate: float, steps: int) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -162,7 +190,8 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     tracks = background_tracks(config.corpus, config.seed)
     arrays, kept, skipped = _load_split_arrays(config, vocab, class_names, tracks)
 
-    workdir = config.workdir
+    is_chief, role = cluster_role()
+    workdir = config.workdir if is_chief else config.workdir.with_name(f"{config.workdir.name}.{role}")
     if not config.resume and workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -173,27 +202,23 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     steps = config.max_steps_per_epoch or int(np.ceil(len(arrays["train"].labels) / batch))
     if config.max_steps_per_epoch:
         train_ds = train_ds.repeat()
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), save_freq="epoch", delete_checkpoint=False),
-        keras.callbacks.TensorBoard(str(workdir / "logs")),
-        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=config.resume),
-    ]
     verbose = 1 if progress and sys.stdout.isatty() else 2 if progress else 0
     with strategy.scope():
         model, architecture, arch_params = _initial_classifier(config, len(class_names))
-        if config.init_from is not None and config.head_epochs > 0:
-            for layer in model.layers[:-2]:
-                layer.trainable = False
+    if config.init_from is not None and config.head_epochs > 0:
+        for layer in model.layers[:-2]:
+            layer.trainable = False
+        with strategy.scope():
             _compile(model, config.learning_rate, steps * config.head_epochs)
-            model.fit(train_ds, epochs=config.head_epochs, steps_per_epoch=steps, validation_data=dev_ds, verbose=verbose)
-            for layer in model.layers:
-                layer.trainable = True
+        _fit(model, strategy, train_ds, dev_ds, steps, config.head_epochs, batch, None, False, verbose)
+        for layer in model.layers:
+            layer.trainable = True
+    with strategy.scope():
         _compile(model, config.learning_rate, steps * config.epochs)
-    history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps, validation_data=dev_ds,
-                        callbacks=callbacks, verbose=verbose)
-    dev_loss, dev_acc = model.evaluate(dev_ds, verbose=0)
-    test_loss, test_acc = model.evaluate(feature_dataset(arrays["test"], batch, config.seed, False, tracks), verbose=0)
-    _, test_noisy_acc = model.evaluate(feature_dataset(arrays["test"], batch, config.seed, True, tracks, SETTLED_NOISE), verbose=0)
+    epochs_run = _fit(model, strategy, train_ds, dev_ds, steps, config.epochs, batch, workdir, config.resume, verbose)
+    dev_acc = accuracy(model, dev_ds)
+    test_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, False, tracks))
+    test_noisy_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, True, tracks, SETTLED_NOISE))
     if keras.mixed_precision.global_policy().name != "float32":
         keras.mixed_precision.set_global_policy("float32")
         # the same layers in float32 (an --init-from model is the parent's architecture too), so the
@@ -217,7 +242,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
                    "config": corpus_manifest.get("config"), "clips_used": len(kept), "skipped": len(skipped)},
         "training": {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-            "epochs_run": len(history.history.get("loss", [])),
+            "epochs_run": epochs_run,
             "dev_accuracy": round(float(dev_acc), 4),
             "test_accuracy": round(float(test_acc), 4),
             "test_accuracy_settled_noise": round(float(test_noisy_acc), 4),
@@ -229,6 +254,8 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
             "parent_embedding": str(config.init_from) if config.init_from else None,
         },
     }
+    if not is_chief:
+        return manifest
     from toolchain.embedding.budget import embedding_budget
 
     manifest["budget"] = embedding_budget(trunk, model, arrays["train"])
