@@ -27,6 +27,7 @@ int g_frames_since_inference = 0;
 uint32_t g_led_on_since = 0;
 bool g_led_on = false;
 bool g_ready = false;
+bool g_timing_reported = false;
 
 void Fail(const char* reason) {
   Serial.print("kws: ");
@@ -80,7 +81,20 @@ void loop() {
   g_frames_since_inference = 0;
 
   memcpy(g_interpreter->input(0)->data.int8, g_features, kFeatureElementCount);
+  const uint32_t invoke_started_us = micros();
   if (g_interpreter->Invoke() != kTfLiteOk) return Fail("Invoke failed");
+  if (!g_timing_reported) {
+    // The measured figure to compare with the host's estimate (report.json) and kInferenceStrideMs.
+    g_timing_reported = true;
+    const uint32_t invoke_ms = (micros() - invoke_started_us) / 1000;
+    Serial.print("kws: inference took ");
+    Serial.print(static_cast<unsigned long>(invoke_ms));
+    Serial.print(" ms; stride ");
+    Serial.print(kInferenceStrideMs);
+    Serial.println(invoke_ms > static_cast<uint32_t>(kInferenceStrideMs)
+                       ? " ms: too slow, export again with a longer --inference-stride-ms"
+                       : " ms");
+  }
   const int8_t* scores = g_interpreter->output(0)->data.int8;
   float posteriors[kCategoryCount];
   for (int i = 0; i < kCategoryCount; ++i) posteriors[i] = (scores[i] - kOutputZeroPoint) * kOutputScale;
