@@ -18,12 +18,12 @@ from toolchain.audio import load_clip
 from toolchain.convert.cost import latency_ms, layer_costs, measure_arena
 from toolchain.convert.tflite import to_tflite
 from toolchain.embedding.artifact import load_embedding
-from toolchain.embedding.data import silence_clips
+from toolchain.embedding.data import background_tracks, silence_clips
 from toolchain.errors import KwsError
 from toolchain.export.op_resolver import TFLM_OPS, model_io, model_ops, require_supported
 from toolchain.features import batch_features
 from toolchain.fewshot.enroll import load_keyword_model
-from toolchain.fewshot.head import augmented_features, noise_tracks
+from toolchain.fewshot.head import augmented_features
 
 KIND = "converted_keyword_model"
 CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "manifest.json", "report.json", "report.md")
@@ -32,14 +32,15 @@ CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "ma
 def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: int) -> np.ndarray:
     """`per_class` feature maps of every label, from the model's own shots, bank and silence."""
     rng = np.random.default_rng(seed)
-    parts = [batch_features(silence_clips(noise_tracks(seed), per_class, seed)).astype(np.float32)]
+    tracks = background_tracks(None, seed)
+    parts = [batch_features(silence_clips(tracks, per_class, seed)).astype(np.float32)]
     embedding = load_embedding(Path(manifest["embedding_path"]))
     bank, _ = embedding.unknown_bank()
     parts.append(bank[rng.choice(len(bank), min(per_class, len(bank)), replace=False)].astype(np.float32))
     for info in manifest["keywords"].values():
         shots = np.stack([load_clip(model_dir / f) for f in info["shot_files"]])
         copies = int(np.ceil(per_class / len(shots)))
-        parts.append(augmented_features(shots, copies, seed, noise_tracks(seed))[:per_class])
+        parts.append(augmented_features(shots, copies, seed, tracks)[:per_class])
     return np.concatenate(parts)
 
 

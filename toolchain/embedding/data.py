@@ -26,7 +26,7 @@ def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
     if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
         return [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]
     rng = np.random.default_rng(seed)
-    return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0)]
+    return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0), hum(rng, 10, 60.0)]
 
 
 def silence_clips(tracks: list[np.ndarray], count: int, seed: int, samples: int = CLIP_SAMPLES) -> np.ndarray:

@@ -9,8 +9,7 @@ import numpy as np
 from toolchain.augment import AugmentParams
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import Embedding, embed
-from toolchain.embedding.data import ClipArrays, feature_dataset, silence_clips
-from toolchain.corpus.background import coloured_noise, hum
+from toolchain.embedding.data import ClipArrays, background_tracks, feature_dataset, silence_clips
 from toolchain.features import batch_features
 from toolchain.frontend import lead_in_samples
 
@@ -23,11 +22,6 @@ class HeadData:
     embeddings: np.ndarray
     labels: np.ndarray
     class_names: list[str]
-
-
-def noise_tracks(seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [coloured_noise(rng, 8, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 8, 50.0), hum(rng, 8, 60.0)]
 
 
 def augmented_features(shots: np.ndarray, copies: int, seed: int, tracks) -> np.ndarray:
@@ -45,7 +39,7 @@ class EmbeddingCache:
         self.embedding = embedding
         self.bank_features, self.bank_words = embedding.unknown_bank()
         self.bank = embed(embedding.trunk, self.bank_features)
-        self.tracks = noise_tracks(seed)
+        self.tracks = background_tracks(None, seed)
         # fresh-frontend silence, and silence the frontend has settled on (noise suppressed to the floor)
         settled = silence_clips(self.tracks, silence_count, seed + 1,
                                 embedding.frontend.clip_samples + lead_in_samples(SHOT_AUGMENT.lead_in_ms, embedding.frontend))
