@@ -308,12 +308,13 @@ def test_recognizer_averages_requires_count_and_suppresses(tmp_path):
 
 def test_streaming_retimed_for_a_slow_device_keeps_a_reachable_count():
     fast = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
-    assert streaming_at_stride(fast, 20) == fast
-    assert streaming_at_stride(fast, 100) == dict(fast, inference_stride_ms=100, minimum_count=3)
-    slow = streaming_at_stride(fast, 660)
+    assert streaming_at_stride(fast, 20, 20) == fast
+    assert streaming_at_stride(fast, 100, 20) == dict(fast, inference_stride_ms=100, minimum_count=3)
+    slow = streaming_at_stride(fast, 660, 20)
     assert slow == dict(fast, inference_stride_ms=660, minimum_count=1, smoothing_window_ms=660)
-    with pytest.raises(KwsError, match="positive"):
-        streaming_at_stride(fast, 0)
+    for bad in (0, 30):
+        with pytest.raises(KwsError, match="positive multiple of the frontend step"):
+            streaming_at_stride(fast, bad, 20)
 
 
 def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, monkeypatch):

@@ -162,7 +162,7 @@ def settled_features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     """
     import tensorflow as tf
 
-    frames = quantize_filterbank_tf(filterbank_tf(tf.convert_to_tensor(audio_int16, tf.int16), params), params)
+    frames = features_tf(tf.convert_to_tensor(audio_int16, tf.int16), params)
     return tf.ensure_shape(frames[-params.num_frames:], [params.num_frames, params.num_channels])
 
 

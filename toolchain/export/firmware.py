@@ -172,11 +172,10 @@ def _realtime(spec: Board, manifest: dict, frontend: FrontendParams, model: byte
         if estimate is not None and estimate * REALTIME_MARGIN > stride_ms:
             step = frontend.window_step_ms
             stride_ms = step * math.ceil(estimate * REALTIME_MARGIN / step)
-    elif stride_ms % frontend.window_step_ms:
-        raise KwsError(f"--inference-stride-ms {stride_ms}: must be a multiple of the frontend step ({frontend.window_step_ms} ms)")
+    streaming = streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms)
     return {"core": spec.core, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
             "inference_stride_ms": int(stride_ms), "slowed_down": int(stride_ms) != model_stride,
-            "streaming": streaming_at_stride(manifest["streaming"], stride_ms)}
+            "streaming": streaming}
 
 
 def _board(board: str) -> Board:

@@ -62,15 +62,15 @@ def audio_ring_samples(sample_rate: int, inference_stride_ms: int) -> int:
     return 1 << (needed - 1).bit_length()
 
 
-def streaming_at_stride(streaming: dict, stride_ms: int) -> dict:
+def streaming_at_stride(streaming: dict, stride_ms: int, frame_step_ms: int) -> dict:
     """Recognizer settings for a device that runs the model only every `stride_ms`.
 
     The averaging window must still hold `minimum_count` inferences, so a slow device averages fewer
     of them over a window at least that many strides long. The host simulation and the exported
     firmware both take their settings from here, so they stay the same."""
     stride_ms = int(stride_ms)
-    if stride_ms <= 0:
-        raise KwsError(f"inference stride must be positive, got {stride_ms} ms")
+    if stride_ms <= 0 or stride_ms % frame_step_ms:
+        raise KwsError(f"inference stride {stride_ms} ms: must be a positive multiple of the frontend step ({frame_step_ms} ms)")
     window = int(streaming["smoothing_window_ms"])
     minimum = max(1, min(int(streaming["minimum_count"]), window // stride_ms))
     return dict(streaming, inference_stride_ms=stride_ms, minimum_count=minimum,

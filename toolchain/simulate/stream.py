@@ -40,10 +40,8 @@ def load_at_stride(model_dir: Path, inference_stride_ms: int | None) -> Converte
     model = load_converted_model(model_dir)
     if inference_stride_ms is None:
         return model
-    if inference_stride_ms % model.frontend.window_step_ms:
-        raise KwsError(f"--inference-stride-ms {inference_stride_ms}: must be a multiple of the frontend step "
-                       f"({model.frontend.window_step_ms} ms)")
-    return dataclasses.replace(model, streaming=streaming_at_stride(model.streaming, inference_stride_ms))
+    streaming = streaming_at_stride(model.streaming, inference_stride_ms, model.frontend.window_step_ms)
+    return dataclasses.replace(model, streaming=streaming)
 
 
 def stride_frames(model: ConvertedModel) -> int:
