@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from toolchain import artifacts
 from toolchain.artifacts import read_manifest, staged_directory, write_bytes_atomic, write_json_atomic
 from toolchain.errors import KwsError
 
@@ -14,17 +15,15 @@ def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_atomic_writes_follow_the_umask_not_mkstemps_owner_only_mode(tmp_path):
-    old = os.umask(0o022)
-    try:
-        write_json_atomic(tmp_path / "a.json", {"kind": "x"})
-        write_bytes_atomic(tmp_path / "b.bin", b"\x00\x01")
-        with staged_directory(tmp_path / "artifact") as stage:
-            (stage / "f.txt").write_text("hi")
-    finally:
-        os.umask(old)
-    assert _mode(tmp_path / "a.json") == 0o644 and _mode(tmp_path / "b.bin") == 0o644
-    assert _mode(tmp_path / "artifact") == 0o755
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_atomic_writes_follow_the_umask_not_mkstemps_owner_only_mode(tmp_path, monkeypatch, umask, file_mode, dir_mode):
+    monkeypatch.setattr(artifacts, "_UMASK", umask)  # read once at import; the process's umask is not touched here
+    write_json_atomic(tmp_path / "a.json", {"kind": "x"})
+    write_bytes_atomic(tmp_path / "b.bin", b"\x00\x01")
+    with staged_directory(tmp_path / "artifact") as stage:
+        (stage / "f.txt").write_text("hi")
+    assert _mode(tmp_path / "a.json") == file_mode and _mode(tmp_path / "b.bin") == file_mode
+    assert _mode(tmp_path / "artifact") == dir_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "artifact", "b.bin"]  # no temp files left
 
 

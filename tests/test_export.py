@@ -310,8 +310,9 @@ def test_streaming_retimed_for_a_slow_device_keeps_a_reachable_count():
     fast = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
     assert streaming_at_stride(fast, 20, 20) == fast
     assert streaming_at_stride(fast, 100, 20) == dict(fast, inference_stride_ms=100, minimum_count=3)
+    assert streaming_at_stride(fast, 200, 20) == dict(fast, inference_stride_ms=200, minimum_count=2)  # 2 fit in 300 ms
     slow = streaming_at_stride(fast, 660, 20)
-    assert slow == dict(fast, inference_stride_ms=660, minimum_count=1, smoothing_window_ms=660)
+    assert slow == dict(fast, inference_stride_ms=660, minimum_count=1)
     for bad in (0, 30):
         with pytest.raises(KwsError, match="positive multiple of the frontend step"):
             streaming_at_stride(fast, bad, 20)
@@ -334,8 +335,11 @@ def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, 
     assert f"kAudioRingSamples = {ring};" in header and ring & (ring - 1) == 0
     assert ring >= 16 * (realtime["inference_stride_ms"] + 256)  # audio heard during an inference is kept
     assert audio_ring_samples(16000, 20) == 8192 and audio_ring_samples(16000, 760) == 16384
+    assert realtime["keeps_up"]
     chosen = export_firmware(model_dir, "nano33ble", tmp_path / "chosen", inference_stride_ms=100)["realtime"]
     assert chosen["inference_stride_ms"] == 100 and chosen["streaming"]["minimum_count"] == 3
+    # a stride shorter than the inference is the user's call, but flagged, and the ring still holds one inference
+    assert not chosen["keeps_up"] and chosen["audio_ring_samples"] >= 16 * (chosen["latency_ms_estimate"] + 256)
     with pytest.raises(KwsError, match="multiple of the frontend step"):
         export_firmware(model_dir, "nano33ble", tmp_path / "odd", inference_stride_ms=30)
 

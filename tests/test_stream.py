@@ -115,7 +115,7 @@ def test_stream_at_a_slower_device_stride_still_finds_the_keywords(beep_stream):
     from toolchain.simulate.stream import load_at_stride, stream
 
     retimed = load_at_stride(model_dirs()[0], 200)
-    assert retimed.streaming["inference_stride_ms"] == 200 and retimed.streaming["minimum_count"] == 1
+    assert retimed.streaming["inference_stride_ms"] == 200 and retimed.streaming["minimum_count"] == 2
     detections = stream(model_dirs()[0], beep_stream, "tflm", inference_stride_ms=200)
     assert [d["label"] for d in detections] == ["beep", "beep"], detections
     # windows end at 990 ms (49 frames of 20 ms + the 30 ms window's tail) and every 200 ms after

@@ -27,16 +27,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+_UMASK = _read_umask()  # once, at import: setting the umask is process-wide
+
+
 def _public_temp_file(directory: Path, name: str) -> tuple[int, str]:
     """mkstemp, but with the mode an ordinary open() would give (mkstemp makes it owner-only)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    os.fchmod(fd, 0o666 & ~_umask())
+    os.fchmod(fd, 0o666 & ~_UMASK)
     return fd, tmp
 
 
@@ -81,7 +84,7 @@ def staged_directory(final: Path, overwrite: bool = True) -> Iterator[Path]:
         raise KwsError(f"{final}: already exists (choose another --out)")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
-    staging.chmod(0o777 & ~_umask())
+    staging.chmod(0o777 & ~_UMASK)
     try:
         yield staging
         if final.exists():

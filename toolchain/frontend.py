@@ -153,6 +153,9 @@ def features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     return tf.ensure_shape(frames, [params.num_frames, params.num_channels]) if audio_int16.shape[0] == params.clip_samples else frames
 
 
+SETTLING_MS = 3000  # audio after which the noise estimate and PCAN gain have adapted (98 % for the slowest channels)
+
+
 def settled_features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     """Feature map of the last second of `audio_int16` after the frontend has run over all of it.
 

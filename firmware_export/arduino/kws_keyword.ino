@@ -12,7 +12,8 @@
 
 namespace {
 
-constexpr int kAudioChunkSamples = 4 * kStepSampleCount;
+constexpr int kAudioChunkFrames = 4;
+constexpr int kAudioChunkSamples = kAudioChunkFrames * kStepSampleCount;
 constexpr uint32_t kLedOnMs = 500;
 
 alignas(16) uint8_t g_tensor_arena[kTensorArenaSize];
@@ -66,7 +67,13 @@ void loop() {
 
   const uint32_t available = AudioSamplesWritten() - g_samples_consumed;
   if (available < static_cast<uint32_t>(kStepSampleCount)) return;
-  const int count = available < static_cast<uint32_t>(kAudioChunkSamples) ? static_cast<int>(available) : kAudioChunkSamples;
+  // Never read past the frame the next inference is due on, even when catching up after a slow
+  // inference: the model then sees windows every kInferenceStrideFrames, as the host simulates.
+  int frames = kAudioChunkFrames;
+  const int until_inference = kInferenceStrideFrames - g_frames_since_inference;
+  if (g_frames_seen >= kFeatureSliceCount && until_inference > 0 && until_inference < frames) frames = until_inference;
+  const uint32_t limit = static_cast<uint32_t>(frames * kStepSampleCount);
+  const int count = static_cast<int>(available < limit ? available : limit);
   if (!AudioCaptureRead(g_samples_consumed, g_audio, count)) {
     Fail("audio overrun (inference slower than real time); skipping ahead");
     g_samples_consumed = AudioSamplesWritten();

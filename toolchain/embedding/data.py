@@ -21,10 +21,12 @@ class ClipArrays:
 
 
 def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
-    """The corpus' own _background_noise_ if it has one, else noises made here."""
+    """The corpus' own _background_noise_ tracks longer than 5 s if it has any, else noises made here."""
     folder = Path(corpus) / "_background_noise_" if corpus else None
     if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
-        return [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]
+        tracks = [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]  # lead-in + clip + room to move
+        if tracks:
+            return tracks
     rng = np.random.default_rng(seed)
     return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0), hum(rng, 10, 60.0)]
 

@@ -24,7 +24,8 @@ class DsCnnParams:
 @dataclass(frozen=True)
 class DsCnnSmallParams(DsCnnParams):
     """~1.1 M MACs instead of ~5.1 M: a Cortex-M4F at 64 MHz (Nano 33 BLE Sense) runs it in ~145 ms
-    instead of ~650 ms. The first conv keeps 10 of the 40 channel bands (as Hello Edge's 10 MFCCs)."""
+    instead of ~650 ms. The first conv strides 4 across the 40 channels, leaving 10 frequency columns
+    (as Hello Edge's 10 MFCCs), and the blocks are fewer and narrower."""
 
     first_strides: tuple[int, int] = (2, 4)
     blocks: tuple[tuple[int, int], ...] = ((48, 2), (64, 1), (96, 2), (128, 1))

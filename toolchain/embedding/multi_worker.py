@@ -46,21 +46,22 @@ def fit_multi_worker(model: keras.Model, strategy: tf.distribute.Strategy, train
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(probabilities, -1, output_type=tf.int32),
                                                      tf.cast(labels, tf.int32)), tf.float32))
-            return loss, correct
+            return loss, correct, tf.cast(tf.shape(labels)[0], tf.float32)
 
-        loss, correct = strategy.run(replica_step, args=next(batches))
-        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", correct, axis=None)
+        results = strategy.run(replica_step, args=next(batches))
+        return tuple(strategy.reduce("SUM", value, axis=None) for value in results)
 
     writer = tf.summary.create_file_writer(str(workdir / "logs")) if workdir is not None else None
     first = int(epoch.numpy())
     for index in range(first, epochs):
-        losses, correct = [], 0.0
+        losses, correct, seen = [], 0.0, 0.0
         for _ in range(steps):
-            loss, hits = train_step(iterator)
+            loss, hits, examples = train_step(iterator)
             losses.append(float(loss))
             correct += float(hits)
+            seen += float(examples)
         _average_moving_statistics(model, strategy)
-        row = {"epoch": index, "loss": float(np.mean(losses)), "accuracy": correct / (steps * global_batch),
+        row = {"epoch": index, "loss": float(np.mean(losses)), "accuracy": correct / max(1.0, seen),
                "val_accuracy": accuracy(model, dev_ds)}
         epoch.assign(index + 1)
         if manager is not None:
@@ -80,16 +81,18 @@ def _average_moving_statistics(model: keras.Model, strategy: tf.distribute.Strat
     gradients, so nothing all-reduces them): average them so every worker, and the saved model,
     holds the same network."""
     for variable in model.non_trainable_variables:
+        if not keras.backend.is_float_dtype(variable.dtype):
+            continue  # e.g. dropout seed states: not statistics
         local = strategy.run(lambda v=variable: tf.identity(v))
         variable.assign(strategy.reduce("MEAN", local, axis=None))
 
 
 def accuracy(model: keras.Model, dataset: tf.data.Dataset) -> float:
     """Top-1 accuracy over a (features, label) dataset, on this process alone (any strategy)."""
-    predict = tf.function(lambda features: tf.argmax(model(features, training=False), -1, output_type=tf.int32))
     hits, total = 0, 0
     for features, labels in dataset:
-        hits += int(tf.reduce_sum(tf.cast(predict(features) == tf.cast(labels, tf.int32), tf.int32)))
+        predicted = tf.argmax(model(features, training=False), -1, output_type=tf.int32)
+        hits += int(tf.reduce_sum(tf.cast(predicted == tf.cast(labels, tf.int32), tf.int32)))
         total += int(labels.shape[0])
     return hits / max(1, total)
 

@@ -51,7 +51,6 @@ BOARDS: dict[str, Board] = {
     ),
     "cortex-m": Board("cortex-m", "generic Cortex-M board (CMake, arm-none-eabi-gcc, pyOCD)", "cmake", "kws_app"),
 }
-BUDGETED_RING_SAMPLES = 8192  # the 512 ms microphone ring the arena budgets already count
 REALTIME_MARGIN = 1.15  # headroom over the estimated inference time for the frontend and audio capture
 CPUS = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 
@@ -93,7 +92,8 @@ def export_firmware(
     arena = tensor_arena_size(int(manifest["arena_bytes"]))
     realtime = _realtime(spec, manifest, frontend, model, inference_stride_ms)
     if spec.arena_budget_bytes is not None:
-        longer_ring = 2 * (audio_ring_samples(frontend.sample_rate, realtime["inference_stride_ms"]) - BUDGETED_RING_SAMPLES)
+        # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
+        longer_ring = 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0))
         budget = spec.arena_budget_bytes - max(0, longer_ring)
         if arena > budget:
             raise KwsError(f"{model_dir}: tensor arena {arena} bytes does not fit {spec.description} (budget {budget} bytes "
@@ -106,7 +106,8 @@ def export_firmware(
         "model_data.h": array_header("g_model", "KWS_MODEL_DATA_H_"),
         "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{MODEL_FILE} sha256 {model_sha}"),
         "op_resolver.h": resolver_header(ops),
-        "model_settings.h": settings_header(device_manifest, frontend, model_input, model_output, model_sha),
+        "model_settings.h": settings_header(device_manifest, frontend, model_input, model_output, model_sha,
+                                            realtime["audio_ring_samples"]),
     }
     project_rel = Path(spec.name) / spec.project
     with staged_directory(out) as staging:
@@ -164,17 +165,21 @@ def export_firmware(
 
 
 def _realtime(spec: Board, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None) -> dict:
-    """The inference stride the board can sustain and the recognizer settings that go with it."""
+    """The inference stride the board can sustain, the recognizer settings that go with it, and the
+    microphone ring that holds the audio arriving while one inference runs."""
     estimate = latency_ms(total_macs(model))[spec.core]["latency_ms"] if spec.core else None
+    busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
     model_stride = int(manifest["streaming"]["inference_stride_ms"])
     if stride_ms is None:
-        stride_ms = model_stride
-        if estimate is not None and estimate * REALTIME_MARGIN > stride_ms:
-            step = frontend.window_step_ms
-            stride_ms = step * math.ceil(estimate * REALTIME_MARGIN / step)
-    streaming = streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms)
+        step = frontend.window_step_ms
+        stride_ms = max(model_stride, step * math.ceil(busy_ms / step))
+    stride_ms = int(stride_ms)
+    streaming = (dict(manifest["streaming"]) if stride_ms == model_stride
+                 else streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms))
     return {"core": spec.core, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
-            "inference_stride_ms": int(stride_ms), "slowed_down": int(stride_ms) != model_stride,
+            "inference_stride_ms": stride_ms, "slowed_down": stride_ms > model_stride,
+            "keeps_up": busy_ms <= stride_ms,
+            "audio_ring_samples": audio_ring_samples(frontend.sample_rate, max(stride_ms, math.ceil(busy_ms))),
             "streaming": streaming}
 
 

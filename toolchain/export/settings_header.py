@@ -55,26 +55,25 @@ def recognizer_capacity(smoothing_window_ms: int, inference_stride_ms: int) -> i
     return math.ceil(smoothing_window_ms / inference_stride_ms) + 1
 
 
-def audio_ring_samples(sample_rate: int, inference_stride_ms: int) -> int:
-    """Microphone ring length: a power of two (cheap wrap) holding ≥ 512 ms and one inference stride
-    + 256 ms, so audio that arrives while the model runs is never overwritten."""
-    needed = sample_rate * max(512, int(inference_stride_ms) + 256) // 1000
+def audio_ring_samples(sample_rate: int, busy_ms: int) -> int:
+    """Microphone ring length: a power of two (cheap wrap) holding ≥ 512 ms and `busy_ms` + 256 ms,
+    where `busy_ms` is the longer of the inference stride and the inference itself."""
+    needed = sample_rate * max(512, int(busy_ms) + 256) // 1000
     return 1 << (needed - 1).bit_length()
 
 
 def streaming_at_stride(streaming: dict, stride_ms: int, frame_step_ms: int) -> dict:
     """Recognizer settings for a device that runs the model only every `stride_ms`.
 
-    The averaging window must still hold `minimum_count` inferences, so a slow device averages fewer
-    of them over a window at least that many strides long. The host simulation and the exported
-    firmware both take their settings from here, so they stay the same."""
+    The averaging window then holds only ceil(window / stride) inferences, so `minimum_count` is
+    capped at that (at least 1) or no keyword could ever be detected. The host simulation and the
+    exported firmware both take their settings from here, so they stay the same."""
     stride_ms = int(stride_ms)
     if stride_ms <= 0 or stride_ms % frame_step_ms:
         raise KwsError(f"inference stride {stride_ms} ms: must be a positive multiple of the frontend step ({frame_step_ms} ms)")
     window = int(streaming["smoothing_window_ms"])
-    minimum = max(1, min(int(streaming["minimum_count"]), window // stride_ms))
-    return dict(streaming, inference_stride_ms=stride_ms, minimum_count=minimum,
-                smoothing_window_ms=max(window, stride_ms * minimum))
+    minimum = max(1, min(int(streaming["minimum_count"]), math.ceil(window / stride_ms)))
+    return dict(streaming, inference_stride_ms=stride_ms, minimum_count=minimum)
 
 
 def settings_header(
@@ -83,6 +82,7 @@ def settings_header(
     model_input: TensorInfo,
     model_output: TensorInfo,
     model_sha256: str,
+    ring_samples: int | None = None,
 ) -> str:
     """The text of `model_settings.h` (C++11: Arduino cores still build with gnu++14)."""
     labels = list(manifest["labels"])
@@ -108,7 +108,7 @@ def settings_header(
         _constant("kFeatureSliceCount", frames),
         _constant("kFeatureSliceSize", channels),
         _constant("kFeatureElementCount", frames * channels),
-        _constant("kAudioRingSamples", audio_ring_samples(frontend.sample_rate, stride_ms)),
+        _constant("kAudioRingSamples", ring_samples or audio_ring_samples(frontend.sample_rate, stride_ms)),
         "",
         "// Model tensors: real = scale * (q - zero_point).",
         _constant("kInputScale", float(model_input.scale)),

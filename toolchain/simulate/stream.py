@@ -20,14 +20,13 @@ from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError
 from toolchain.export.settings_header import streaming_at_stride
 from toolchain.features import decode_clips
-from toolchain.frontend import stream_features
+from toolchain.frontend import SETTLING_MS, lead_in_samples, stream_features
 from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
 from toolchain.simulate.runtimes import ConvertedModel, LiteRtRunner, load_converted_model, runner
 
 HIT_TOLERANCE_S = 0.75
 CHUNK_SECONDS = 60
-WARMUP_FRAMES = 150  # 3 s of audio before each feature segment, so the frontend's adaptive state has settled
 SCORE_BATCH = 4096
 KEYWORD_PROBABILITY = 0.3
 SNR_DB_RANGE = (5.0, 25.0)
@@ -74,8 +73,9 @@ def stream_posteriors(model: ConvertedModel, run, audio_int16: np.ndarray) -> tu
 
 
 def stream(model_dir: Path, audio_path: Path, runtime: str = "tflm", inference_stride_ms: int | None = None) -> list[dict]:
-    """Detections {"time_s", "label", "score"} in a recording (any rate; resampled to 16 kHz),
-    with the manifest's threshold and streaming settings. `time_s` is the end of the window that fired."""
+    """Detections {"time_s", "label", "score"} in a recording (any rate; resampled to 16 kHz), with the
+    manifest's threshold and streaming settings (retimed to `inference_stride_ms` when given). `time_s`
+    is the end of the window that fired."""
     model = load_at_stride(model_dir, inference_stride_ms)
     audio = to_int16(load_audio(Path(audio_path)))
     times, posteriors = stream_posteriors(model, runner(model, runtime), audio)
@@ -153,7 +153,7 @@ def _build_stream(model: ConvertedModel, corpus: Path, hours: float, seed: int) 
 def _segment_features(model: ConvertedModel, audio: np.ndarray, first: int, count: int) -> np.ndarray:
     """Frames first..first+count-1 of the whole stream, computed from a bounded slice of audio."""
     p = model.frontend
-    start = max(0, first - WARMUP_FRAMES)
+    start = max(0, first - lead_in_samples(SETTLING_MS, p) // p.step_samples)  # the frontend settles first
     end_sample = (first + count - 1) * p.step_samples + p.window_samples
     frames = stream_features(audio[start * p.step_samples:end_sample], p)
     return frames[first - start:first - start + count]
