@@ -344,6 +344,18 @@ def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, 
         export_firmware(model_dir, "nano33ble", tmp_path / "odd", inference_stride_ms=30)
 
 
+def test_generic_board_paces_itself_only_when_its_clock_is_known(tmp_path, model_dir, monkeypatch):
+    unknown = export_firmware(model_dir, "cortex-m", tmp_path / "a", cpu="cortex-m7")["realtime"]
+    assert unknown["latency_ms_estimate"] is None and unknown["inference_stride_ms"] == 20 and unknown["keeps_up"]
+    monkeypatch.setitem(cost.CYCLES_PER_MAC, "cortex-m7", (4400.0, "1000× dearer, to outgrow 20 ms"))
+    known = export_firmware(model_dir, "cortex-m", tmp_path / "b", cpu="cortex-m7", clock_mhz=100)["realtime"]
+    macs = cost.total_macs((model_dir / "model_int8.tflite").read_bytes())
+    assert known["latency_ms_estimate"] == pytest.approx(macs * 4400.0 / 100e6 * 1000, abs=0.01)
+    assert known["core"] == "cortex-m7 @ 100 MHz" and known["inference_stride_ms"] > 20 and known["keeps_up"]
+    with pytest.raises(KwsError, match="no latency model for cortex-m0plus"):
+        export_firmware(model_dir, "cortex-m", tmp_path / "c", cpu="cortex-m0plus", clock_mhz=48)
+
+
 FIRMWARE_STAND_INS = {
     # Declarations only, as the sketch uses them: g++ -fsyntax-only checks the sketch's own code and
     # that every constant it names exists in the generated model_settings.h with a usable type.

@@ -174,11 +174,13 @@ def convert(model_dir, out, per_class, seed):
 @click.option("--inference-stride-ms", type=int, default=None,
               help="How often the firmware runs the model (default: the model's stride, lengthened when the board's "
                    "estimated inference time is longer).")
-def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms):
+@click.option("--clock-mhz", type=float, default=None,
+              help="Core clock of the cortex-m board, for its latency estimate and inference pace (Cortex-M4/M7).")
+def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz):
     """C arrays, op resolver, model_settings.h and a firmware project from a converted model."""
     from toolchain.export.firmware import export_firmware
 
-    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms)
+    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz)
     click.echo(f"{board} project → {summary['project_dir']}: {summary['model_bytes']:,} B model, "
                f"{summary['op_count']} ops, arena {summary['tensor_arena_size']:,} B, {len(summary['files'])} files")
     realtime = summary["realtime"]

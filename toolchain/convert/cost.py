@@ -32,11 +32,23 @@ class CoreModel:
 # 0.52–0.55 × their Cortex-M4 cycles/MAC on Cortex-M7 boards (v1.0 X-CUBE-AI 1.77 vs 3.39; v1.1 Bosch
 # HALE 1.50 vs 2.83), so 8.22 × 0.53 ≈ 4.4. Treat results as ±30 % and calibrate on a board (the
 # exported sketch prints its measured inference time).
-CORE_MODELS = {
-    "cortex-m4@64MHz": CoreModel("Cortex-M4F @ 64 MHz (nRF52840, Nano 33 BLE Sense)", 64e6, 8.2,
-                                 "MLPerf Tiny v0.5 reference KWS, TFLM 2.3.1 on STM32L4R5 @ 120 MHz: 181.9 ms / 2.66 M MACs"),
-    "cortex-m7@216MHz": CoreModel("Cortex-M7 @ 216 MHz (STM32F746)", 216e6, 4.4,
-                                  "the Cortex-M4F figure × 0.53, the M7/M4 ratio of MLPerf Tiny v1.0–1.1 KWS stacks"),
+CYCLES_PER_MAC = {  # core → (cycles per MAC, where the figure comes from)
+    "cortex-m4": (8.2, "MLPerf Tiny v0.5 reference KWS, TFLM 2.3.1 on STM32L4R5 @ 120 MHz: 181.9 ms / 2.66 M MACs"),
+    "cortex-m7": (4.4, "the Cortex-M4F figure × 0.53, the M7/M4 ratio of MLPerf Tiny v1.0–1.1 KWS stacks"),
+}
+
+
+def core_model(cpu: str, clock_mhz: float, name: str | None = None) -> CoreModel | None:
+    """The latency model of `cpu` at `clock_mhz`, or None for a core without published figures."""
+    if cpu not in CYCLES_PER_MAC:
+        return None
+    cycles, source = CYCLES_PER_MAC[cpu]
+    return CoreModel(name or f"{cpu} @ {clock_mhz:g} MHz", clock_mhz * 1e6, cycles, source)
+
+
+CORE_MODELS = {  # the two reference boards every report quotes
+    "cortex-m4@64MHz": core_model("cortex-m4", 64, "Cortex-M4F @ 64 MHz (nRF52840, Nano 33 BLE Sense)"),
+    "cortex-m7@216MHz": core_model("cortex-m7", 216, "Cortex-M7 @ 216 MHz (STM32F746)"),
 }
 
 
@@ -71,9 +83,13 @@ def total_macs(tflite: bytes) -> int:
     return sum(row["macs"] for row in layer_costs(tflite))
 
 
+def core_latency_ms(macs: int, core: CoreModel) -> float:
+    return round(macs * core.cycles_per_mac / core.clock_hz * 1000, 2)
+
+
 def latency_ms(macs: int) -> dict:
     return {key: {"core": core.name, "cycles_per_mac": core.cycles_per_mac, "source": core.source,
-                  "latency_ms": round(macs * core.cycles_per_mac / core.clock_hz * 1000, 2)}
+                  "latency_ms": core_latency_ms(macs, core)}
             for key, core in CORE_MODELS.items()}
 
 

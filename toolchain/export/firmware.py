@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.artifacts import read_manifest, sha256_bytes, sha256_file, staged_directory, write_json_atomic
-from toolchain.convert.cost import latency_ms, total_macs
+from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model, total_macs
 from toolchain.errors import KwsError, bad_input
 from toolchain.export.c_arrays import array_header, array_source
 from toolchain.export.op_resolver import TensorInfo, model_io, model_ops, require_supported, resolver_header
@@ -62,6 +62,7 @@ def export_firmware(
     cpu: str = "cortex-m4",
     pyocd_target: str | None = None,
     inference_stride_ms: int | None = None,
+    clock_mhz: float | None = None,
 ) -> dict:
     """Write the firmware project for `board` into `out`; return a summary.
 
@@ -74,6 +75,7 @@ def export_firmware(
         pyocd_target: pyOCD target name remembered for `kws flash` (`cortex-m` only).
         inference_stride_ms: how often the firmware runs the model. None: the model's own stride,
             lengthened where the board's estimated inference time would not keep up.
+        clock_mhz: core clock of the `cortex-m` board, for its latency estimate (Cortex-M4/M7 only).
     """
     model_dir, out = Path(model_dir), Path(out)
     spec = _board(board)
@@ -90,7 +92,10 @@ def export_firmware(
     model_input, model_output = model_io(model)
     _check_model(model_dir, manifest, frontend, model_input, model_output)
     arena = tensor_arena_size(int(manifest["arena_bytes"]))
-    realtime = _realtime(spec, manifest, frontend, model, inference_stride_ms)
+    core = CORE_MODELS[spec.core] if spec.core else (core_model(cpu, clock_mhz) if clock_mhz else None)
+    if spec.builder == "cmake" and clock_mhz and core is None:
+        raise KwsError(f"--clock-mhz: no latency model for {cpu} (have: cortex-m4, cortex-m7)")
+    realtime = _realtime(core, manifest, frontend, model, inference_stride_ms)
     if spec.arena_budget_bytes is not None:
         # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
         longer_ring = 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0))
@@ -164,10 +169,10 @@ def export_firmware(
     }
 
 
-def _realtime(spec: Board, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None) -> dict:
+def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None) -> dict:
     """The inference stride the board can sustain, the recognizer settings that go with it, and the
     microphone ring that holds the audio arriving while one inference runs."""
-    estimate = latency_ms(total_macs(model))[spec.core]["latency_ms"] if spec.core else None
+    estimate = core_latency_ms(total_macs(model), core) if core else None
     busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
     model_stride = int(manifest["streaming"]["inference_stride_ms"])
     if stride_ms is None:
@@ -176,7 +181,7 @@ def _realtime(spec: Board, manifest: dict, frontend: FrontendParams, model: byte
     stride_ms = int(stride_ms)
     streaming = (dict(manifest["streaming"]) if stride_ms == model_stride
                  else streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms))
-    return {"core": spec.core, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
+    return {"core": core.name if core else None, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
             "inference_stride_ms": stride_ms, "slowed_down": stride_ms > model_stride,
             "keeps_up": busy_ms <= stride_ms,
             "audio_ring_samples": audio_ring_samples(frontend.sample_rate, max(stride_ms, math.ceil(busy_ms))),
