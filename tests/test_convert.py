@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from toolchain.cli import main
 from toolchain.convert import keyword_model as converter
 from toolchain.errors import KwsError
-from toolchain.export.op_resolver import model_io
+from toolchain.tflite.flatbuffer import model_io
 
 
 def test_convert_writes_int8_model_and_report(keyword_model, tmp_path):

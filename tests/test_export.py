@@ -13,14 +13,14 @@ import pytest
 from toolchain.artifacts import sha256_file
 from toolchain.convert import cost
 from toolchain.errors import KwsError
-from toolchain.export import op_resolver
 from toolchain.export.c_arrays import c_string
 from toolchain.export import firmware
 from toolchain.export.firmware import FIRMWARE_MANIFEST, TEMPLATES, export_firmware
-from toolchain.export.op_resolver import TFLM_OPS, model_ops
 from toolchain.export.settings_header import (audio_ring_samples, frontend_constant_name, streaming_at_stride,
                                               tensor_arena_size)
 from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, quantize_filterbank
+from toolchain.tflite.flatbuffer import model_io, model_ops, total_macs
+from toolchain.tflite.micro import TFLM_OPS
 
 LABELS = ["_silence_", "_unknown_", "hello"]
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="host g++ not installed")
@@ -64,7 +64,7 @@ def model_dir(tmp_path: Path, tflite_bytes: bytes) -> Path:
     directory.mkdir()
     (directory / "model_int8.tflite").write_bytes(tflite_bytes)
     (directory / "model_float.tflite").write_bytes(b"unused")
-    input_info, output_info = op_resolver.model_io(tflite_bytes)
+    input_info, output_info = model_io(tflite_bytes)
     manifest = {
         "kind": "converted_keyword_model",
         "frontend": DEFAULT_FRONTEND.to_dict(),
@@ -230,7 +230,7 @@ def test_settings_header_compiles_and_matches_the_manifest(tmp_path, model_dir, 
         '  std::printf("%s %s\\n", kModelSha256, kEmbeddingHash);\n}\n',
         [out],
     )
-    _, output_info = op_resolver.model_io(tflite_bytes)
+    _, output_info = model_io(tflite_bytes)
     fe = DEFAULT_FRONTEND
     assert printed.splitlines() == [
         "3",
@@ -349,7 +349,7 @@ def test_generic_board_paces_itself_only_when_its_clock_is_known(tmp_path, model
     assert unknown["latency_ms_estimate"] is None and unknown["inference_stride_ms"] == 20 and unknown["keeps_up"]
     monkeypatch.setitem(cost.CYCLES_PER_MAC, "cortex-m7", (4400.0, "1000× dearer, to outgrow 20 ms"))
     known = export_firmware(model_dir, "cortex-m", tmp_path / "b", cpu="cortex-m7", clock_mhz=100)["realtime"]
-    macs = cost.total_macs((model_dir / "model_int8.tflite").read_bytes())
+    macs = total_macs((model_dir / "model_int8.tflite").read_bytes())
     assert known["latency_ms_estimate"] == pytest.approx(macs * 4400.0 / 100e6 * 1000, abs=0.01)
     assert known["core"] == "cortex-m7 @ 100 MHz" and known["inference_stride_ms"] > 20 and known["keeps_up"]
     with pytest.raises(KwsError, match="no latency model for cortex-m0plus"):

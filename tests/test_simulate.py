@@ -55,9 +55,9 @@ def write_model_dir(out: Path, model, representative: np.ndarray) -> Path:
     """A converted_keyword_model directory as `kws convert` writes it."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from toolchain.convert.cost import measure_arena
-    from toolchain.convert.tflite import to_tflite
     from toolchain.frontend import DEFAULT_FRONTEND
+    from toolchain.tflite.converter import to_tflite
+    from toolchain.tflite.micro import measure_arena
 
     int8 = to_tflite(model, representative)
     interpreter = Interpreter(model_content=int8)

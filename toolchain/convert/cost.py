@@ -1,17 +1,11 @@
-"""What a .tflite costs on a microcontroller: multiply-accumulates per layer, arena bytes, latency.
+"""How long an inference takes on a microcontroller: latency estimated from a cycles-per-MAC model.
 
-Latency is an estimate from a cycles-per-MAC model (see `CORE_MODELS`); the arena is *measured* by
-asking the TFLM interpreter itself for the smallest arena it can allocate and invoke with.
+MACs per layer come from the flatbuffer (`toolchain.tflite.flatbuffer.layer_costs`); the arena is
+measured on TFLM itself (`toolchain.tflite.micro.measure_arena`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-
-from toolchain.errors import KwsError
-from toolchain.export.op_resolver import flatbuffer_model, operator_name
-from toolchain.quiet import quiet_native_output
 
 
 @dataclass(frozen=True)
@@ -52,37 +46,6 @@ CORE_MODELS = {  # the two reference boards every report quotes
 }
 
 
-def layer_costs(tflite: bytes) -> list[dict]:
-    """One row per operator: op, output tensor name and shape, weight count, MACs."""
-    _, model = flatbuffer_model(tflite)
-    graph = model.Subgraphs(0)
-    rows = []
-    for o in range(graph.OperatorsLength()):
-        operator = graph.Operators(o)
-        name = operator_name(model, operator)
-        inputs = [graph.Tensors(int(i)) for i in operator.InputsAsNumpy() if i >= 0]
-        output = graph.Tensors(int(operator.Outputs(0)))
-        out_shape = [int(d) for d in output.ShapeAsNumpy()] if output.ShapeLength() else []
-        out_elems = int(np.prod(out_shape)) if out_shape else 0
-        macs, weights = 0, 0
-        if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(inputs) >= 2:
-            kernel = [int(d) for d in inputs[1].ShapeAsNumpy()]
-            weights = int(np.prod(kernel))
-            if name == "CONV_2D":
-                macs = out_elems * kernel[1] * kernel[2] * kernel[3]
-            elif name == "DEPTHWISE_CONV_2D":
-                macs = out_elems * kernel[1] * kernel[2]
-            else:
-                macs = out_elems * kernel[1]
-        rows.append({"op": name, "output": output.Name().decode(), "output_shape": out_shape,
-                     "weights": weights, "macs": int(macs)})
-    return rows
-
-
-def total_macs(tflite: bytes) -> int:
-    return sum(row["macs"] for row in layer_costs(tflite))
-
-
 def core_latency_ms(macs: int, core: CoreModel) -> float:
     return round(macs * core.cycles_per_mac / core.clock_hz * 1000, 2)
 
@@ -91,35 +54,3 @@ def latency_ms(macs: int) -> dict:
     return {key: {"core": core.name, "cycles_per_mac": core.cycles_per_mac, "source": core.source,
                   "latency_ms": core_latency_ms(macs, core)}
             for key, core in CORE_MODELS.items()}
-
-
-def tflm_interpreter(tflite: bytes, arena_size: int | None = None):
-    from tflite_micro.python.tflite_micro import runtime
-
-    return runtime.Interpreter.from_bytes(tflite, arena_size=arena_size)
-
-
-def _fits(tflite: bytes, arena: int) -> bool:
-    try:
-        with quiet_native_output():
-            interpreter = tflm_interpreter(tflite, arena)
-            details = interpreter.get_input_details(0)
-            interpreter.set_input(np.zeros(details["shape"], details["dtype"]), 0)
-            interpreter.invoke()
-        return True
-    except Exception:
-        return False
-
-
-def measure_arena(tflite: bytes, upper: int = 1 << 20, granularity: int = 16) -> int:
-    """Smallest arena (bytes) with which the TFLM interpreter allocates and invokes the model."""
-    if not _fits(tflite, upper):
-        raise KwsError(f"arena: the model does not run on TFLM even with {upper} bytes (unsupported op or too large)")
-    low, high = 0, upper
-    while high - low > granularity:
-        mid = (low + high) // 2
-        if _fits(tflite, mid):
-            high = mid
-        else:
-            low = mid
-    return high

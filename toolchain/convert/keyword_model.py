@@ -15,15 +15,17 @@ import numpy as np
 
 from toolchain.artifacts import sha256_bytes, staged_directory, write_bytes_atomic, write_json_atomic
 from toolchain.audio import load_clip
-from toolchain.convert.cost import latency_ms, layer_costs, measure_arena
-from toolchain.convert.tflite import to_tflite
+from toolchain.convert.cost import latency_ms
+from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.embedding.artifact import load_embedding
-from toolchain.embedding.data import background_tracks, silence_clips
 from toolchain.errors import KwsError
-from toolchain.export.op_resolver import TFLM_OPS, model_io, model_ops, require_supported
 from toolchain.features import batch_features
 from toolchain.fewshot.enroll import load_keyword_model
 from toolchain.fewshot.head import augmented_features
+from toolchain.frontend import FrontendParams
+from toolchain.tflite.converter import to_tflite
+from toolchain.tflite.flatbuffer import layer_costs, model_io, model_ops
+from toolchain.tflite.micro import TFLM_OPS, measure_arena, require_supported
 
 KIND = "converted_keyword_model"
 CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "manifest.json", "report.json", "report.md")
@@ -32,8 +34,9 @@ CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "ma
 def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: int) -> np.ndarray:
     """`per_class` feature maps of every label, from the model's own shots, bank and silence."""
     rng = np.random.default_rng(seed)
+    frontend = FrontendParams.from_dict(manifest["frontend"])
     tracks = background_tracks(None, seed)
-    parts = [batch_features(silence_clips(tracks, per_class, seed)).astype(np.float32)]
+    parts = [batch_features(silence_clips(tracks, per_class, seed, frontend.clip_samples), frontend).astype(np.float32)]
     embedding = load_embedding(Path(manifest["embedding_path"]))
     bank, _ = embedding.unknown_bank()
     parts.append(bank[rng.choice(len(bank), min(per_class, len(bank)), replace=False)].astype(np.float32))

@@ -1,4 +1,5 @@
-"""Background audio made offline: coloured noises, mains hum, and babble of many words."""
+"""Background audio: coloured noises, mains hum, babble of many words, and the noise tracks and
+silence clips that the embedding, the few-shot head, calibration and simulation all draw from."""
 from __future__ import annotations
 
 import io
@@ -8,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from toolchain.artifacts import write_bytes_atomic
-from toolchain.audio import SAMPLE_RATE
+from toolchain.audio import SAMPLE_RATE, load_audio, to_int16
 
 NOISE_SECONDS = 20
 
@@ -68,6 +69,29 @@ def make_background(out_dir: Path, seed: int, babble_words: list[np.ndarray]) ->
 
 
 def load_background(folder: Path) -> list[np.ndarray]:
-    from toolchain.audio import load_audio
-
     return [load_audio(p) for p in sorted(Path(folder).glob("*.wav"))]
+
+
+def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
+    """The corpus' own _background_noise_ tracks longer than 5 s if it has any, else noises made here."""
+    folder = Path(corpus) / "_background_noise_" if corpus else None
+    if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
+        tracks = [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]  # lead-in + clip + room to move
+        if tracks:
+            return tracks
+    rng = np.random.default_rng(seed)
+    return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0), hum(rng, 10, 60.0)]
+
+
+def silence_clips(tracks: list[np.ndarray], count: int, seed: int, samples: int) -> np.ndarray:
+    """`count` int16 noise excerpts of `samples` at random gains, a tenth of them digital silence
+    (`samples` longer than the frontend's clip gives a lead-in)."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((count, samples), np.int16)
+    for i in range(count):
+        if i % 10 == 0:
+            continue
+        track = tracks[int(rng.integers(len(tracks)))]
+        start = int(rng.integers(0, track.size - samples))
+        out[i] = to_int16(track[start:start + samples] * rng.uniform(0.01, 0.6))
+    return out

@@ -4,10 +4,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from toolchain.convert.cost import measure_arena, total_macs
-from toolchain.convert.tflite import to_tflite
 from toolchain.embedding.data import ClipArrays
 from toolchain.features import batch_features
+from toolchain.tflite.converter import to_tflite
+from toolchain.tflite.flatbuffer import total_macs
+from toolchain.tflite.micro import measure_arena
 
 LIMITS = {"int8_weight_bytes": 200_000, "macs": 6_000_000, "arena_bytes": 256_000}
 

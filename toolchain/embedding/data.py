@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE, to_int16
 from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, spec_augment, time_shift
-from toolchain.corpus.background import coloured_noise, hum, load_background
+from toolchain.corpus.background import silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf, lead_in_samples, settled_features_tf
 
@@ -18,30 +17,6 @@ from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf, le
 class ClipArrays:
     audio: np.ndarray  # int16 (N, 16000)
     labels: np.ndarray  # int32 (N,)
-
-
-def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:
-    """The corpus' own _background_noise_ tracks longer than 5 s if it has any, else noises made here."""
-    folder = Path(corpus) / "_background_noise_" if corpus else None
-    if folder is not None and folder.is_dir() and any(folder.glob("*.wav")):
-        tracks = [t for t in load_background(folder) if t.size > 5 * SAMPLE_RATE]  # lead-in + clip + room to move
-        if tracks:
-            return tracks
-    rng = np.random.default_rng(seed)
-    return [coloured_noise(rng, 10, e) for e in (0.0, 1.0, 2.0)] + [hum(rng, 10, 50.0), hum(rng, 10, 60.0)]
-
-
-def silence_clips(tracks: list[np.ndarray], count: int, seed: int, samples: int = CLIP_SAMPLES) -> np.ndarray:
-    """Noise excerpts at random gains, a tenth of them digital silence (longer than a clip: with a lead-in)."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((count, samples), np.int16)
-    for i in range(count):
-        if i % 10 == 0:
-            continue
-        track = tracks[int(rng.integers(len(tracks)))]
-        start = int(rng.integers(0, track.size - samples))
-        out[i] = to_int16(track[start:start + samples] * rng.uniform(0.01, 0.6))
-    return out
 
 
 def unknown_clips(word_audio: np.ndarray, tracks: list[np.ndarray], count: int, seed: int) -> np.ndarray:
@@ -55,7 +30,7 @@ def add_silence_and_unknown(audio: np.ndarray, labels: np.ndarray, class_names: 
                             share: float = 3.0) -> ClipArrays:
     """Append `share` × the mean per-word count of silence and of unknown examples."""
     per_class = max(1, int(share * len(audio) / max(1, len(class_names) - 2)))
-    silence = silence_clips(tracks, per_class, seed)
+    silence = silence_clips(tracks, per_class, seed, audio.shape[1])
     unknown = unknown_clips(audio, tracks, per_class, seed + 1)
     all_audio = np.concatenate([audio, silence, unknown])
     all_labels = np.concatenate([labels, np.full(per_class, class_names.index(SILENCE)),

@@ -22,11 +22,12 @@ import tensorflow as tf
 
 from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
 from toolchain.augment import SETTLED_NOISE, AugmentParams
+from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import read_mswc
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
-from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, background_tracks, feature_dataset
+from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, feature_dataset
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
 from toolchain.embedding.multi_worker import accuracy, fit_multi_worker
 from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.artifacts import read_manifest, sha256_bytes, sha256_file, staged_directory, write_json_atomic
-from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model, total_macs
+from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model
 from toolchain.errors import KwsError, bad_input
 from toolchain.export.c_arrays import array_header, array_source
-from toolchain.export.op_resolver import TensorInfo, model_io, model_ops, require_supported, resolver_header
+from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
                                               tensor_arena_size)
 from toolchain.frontend import FrontendParams
+from toolchain.tflite.flatbuffer import TensorInfo, model_io, model_ops, total_macs
+from toolchain.tflite.micro import require_supported
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
 FIRMWARE_MANIFEST = "firmware_manifest.json"

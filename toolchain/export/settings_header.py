@@ -11,8 +11,8 @@ import math
 
 from toolchain.errors import KwsError
 from toolchain.export.c_arrays import c_string
-from toolchain.export.op_resolver import TensorInfo
 from toolchain.frontend import FrontendParams
+from toolchain.tflite.flatbuffer import TensorInfo
 
 # The converter measures the arena with TFLM's reference kernels. Optimized kernels (CMSIS-NN)
 # request extra scratch buffers and each board's interpreter adds a little persistent data, so the

@@ -14,10 +14,10 @@ import numpy as np
 from tqdm import tqdm
 
 from toolchain.artifacts import write_bytes_atomic, write_json_atomic
+from toolchain.corpus.background import silence_clips
 from toolchain.corpus.mswc import read_mswc
 from toolchain.corpus.records import ClipRecord
 from toolchain.embedding.artifact import Embedding, embed
-from toolchain.embedding.data import silence_clips
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.baselines import dtw_scores, from_scratch_scores
@@ -93,7 +93,7 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
     splits = np.array([r.split for r in kept])
     speakers = np.array([r.speaker for r in kept])
     cache = EmbeddingCache(embedding, config.seed)
-    silence_audio = silence_clips(cache.tracks, config.silence_per_target, config.seed + 99)
+    silence_audio = silence_clips(cache.tracks, config.silence_per_target, config.seed + 99, embedding.frontend.clip_samples)
     silence_features = batch_features(silence_audio).astype(np.float32)
     silence_vectors = embed(embedding.trunk, silence_features)
     rng = np.random.default_rng(config.seed)

@@ -7,9 +7,10 @@ import keras
 import numpy as np
 
 from toolchain.augment import AugmentParams
+from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import Embedding, embed
-from toolchain.embedding.data import ClipArrays, background_tracks, feature_dataset, silence_clips
+from toolchain.embedding.data import ClipArrays, feature_dataset
 from toolchain.features import batch_features
 from toolchain.frontend import lead_in_samples
 
@@ -43,7 +44,7 @@ class EmbeddingCache:
         # fresh-frontend silence, and silence the frontend has settled on (noise suppressed to the floor)
         settled = silence_clips(self.tracks, silence_count, seed + 1,
                                 embedding.frontend.clip_samples + lead_in_samples(SHOT_AUGMENT.lead_in_ms, embedding.frontend))
-        self.silence = np.concatenate([embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed))),
+        self.silence = np.concatenate([embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed, embedding.frontend.clip_samples))),
                                        embed(embedding.trunk, batch_features(settled))])
 
     def unknown_for(self, keywords: list[str]) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.artifacts import write_json_atomic
+from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN, ClipRecord
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
@@ -71,10 +72,8 @@ def _select(model: ConvertedModel, clips: list[ClipRecord], max_per_label: int, 
     return chosen
 
 
-def _silence(corpus: Path, count: int, seed: int) -> np.ndarray:
-    from toolchain.embedding.data import background_tracks, silence_clips
-
-    return silence_clips(background_tracks(corpus, seed), count, seed)
+def _silence(corpus: Path, count: int, seed: int, samples: int) -> np.ndarray:
+    return silence_clips(background_tracks(corpus, seed), count, seed, samples)
 
 
 def _confusion(truth: np.ndarray, predicted: np.ndarray, n: int) -> np.ndarray:
@@ -153,7 +152,7 @@ def simulate(model_dir: Path, data: Path, report: Path, max_drop: float = 1.0, m
     if not records:
         raise KwsError(f"{data}: no readable test clips")
     silence_count = max(1, round(len(records) * SILENCE_SHARE / (1 - SILENCE_SHARE)))
-    clips = np.concatenate([np.stack(audio), _silence(Path(data), silence_count, seed)])
+    clips = np.concatenate([np.stack(audio), _silence(Path(data), silence_count, seed, model.frontend.clip_samples)])
     names = [str(r.path) for r in records] + [f"<noise {i}>" for i in range(silence_count)]
     truth_labels = [r.label if r.label in labels else UNKNOWN for r in records] + [SILENCE] * silence_count
     truth = np.array([labels.index(label) for label in truth_labels])

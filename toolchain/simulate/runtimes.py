@@ -97,8 +97,8 @@ class TflmRunner:
     name = "tflm"
 
     def __init__(self, model: ConvertedModel):
-        from toolchain.convert.cost import tflm_interpreter
         from toolchain.export.settings_header import tensor_arena_size
+        from toolchain.tflite.micro import tflm_interpreter
 
         arena = tensor_arena_size(int(model.manifest["arena_bytes"])) if "arena_bytes" in model.manifest else None
         try:

@@ -1,0 +1,1 @@
+"""The .tflite format and the TFLM runtime, below every package that makes or reads a model."""
