@@ -2,8 +2,8 @@
 
 Data flows corpus → frontend → features → embedding → fewshot → convert → export → simulate.
 """
-import os
+from toolchain.quiet import silence_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+silence_tensorflow()  # before any module of the package imports TensorFlow
 
 __version__ = "0.1.0"
