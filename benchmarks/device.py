@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from record import write_results
 from toolchain.convert.keyword_model import convert_keyword_model
 from toolchain.export.firmware import export_firmware
 from toolchain.fewshot.enroll import enroll
@@ -22,6 +23,29 @@ from toolchain.simulate.stream import stream_eval
 DEMO = Path("work/demo")
 OUT = Path("work/bench_device")
 SMALL_EMBEDDING = Path("models/embedding-small")
+
+
+def _simulation_figures(prefix: str, report: dict, result: dict) -> dict:
+    """The README's figures of one converted model and its clip simulation, as flat `<prefix>_…` keys."""
+    figures = {"flash_bytes": report["flash_bytes"], "arena_bytes": report["arena_bytes_measured"], "macs": report["total_macs"],
+               "clips": result["n"], "float_accuracy": result["float"]["accuracy"],
+               "tflm_int8_accuracy": result["tflm_int8"]["accuracy"], "litert_int8_accuracy": result["litert_int8"]["accuracy"],
+               "accuracy_drop_pp": result["accuracy_drop"], "max_drop_pp": result["max_drop"],
+               "agreement_float_int8": result["agreement_float_int8"], "agreement_tflm_litert": result["agreement_tflm_litert"],
+               "max_output_diff_tflm_litert": result["max_abs_output_diff"]["tflm_vs_litert"],
+               "tflm_clips_per_s": result["tflm_clips_per_s"]}
+    figures |= {f"latency_ms_{core.replace('@', '_').replace('-', '_').lower()}": estimate["latency_ms"]
+                for core, estimate in report["latency_estimate"].items()}
+    return {f"{prefix}_{key}": value for key, value in figures.items()}
+
+
+def _stream_figures(prefix: str, streams: dict) -> dict:
+    at = streams["at_threshold"]
+    figures = {"hours": streams["hours"], "keywords": streams["keyword_occurrences"],
+               "stride_ms": streams["streaming"]["inference_stride_ms"], "window_ms": streams["streaming"]["smoothing_window_ms"],
+               "threshold": streams["threshold"], "tpr_at_threshold": at["tpr"], "fa_per_hour_at_threshold": at["fa_per_hour"],
+               "fa_per_hour_at_90_tpr": streams["fa_per_hour_at_90_tpr"], "threshold_at_90_tpr": streams["threshold_at_90_tpr"]}
+    return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
 def _print_stream(name: str, streams: dict) -> None:
@@ -36,20 +60,26 @@ def _print_stream(name: str, streams: dict) -> None:
 def main() -> None:
     subprocess.run([sys.executable, "-m", "toolchain.cli", "demo", "--work", str(DEMO)], check=True)
     result = simulate(DEMO / "converted", DEMO / "demo_corpus", OUT / "simulate.json")
+    figures = _simulation_figures("demo", json.loads((DEMO / "converted" / "report.json").read_text()), result)
     print(f"simulator: {result['n']} clips, TFLM {result['tflm_clips_per_s']:.1f} clips/s; "
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
           f"agreement float↔int8 {result['agreement_float_int8']:.4f}, TFLM↔LiteRT {result['agreement_tflm_litert']:.4f}")
-    _print_stream("model settings", stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream", hours=1.0))
+    streams = stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream", hours=1.0)
+    _print_stream("model settings", streams)
+    figures |= _stream_figures("stream", streams)
     nano = json.loads((DEMO / "firmware" / "nano33ble" / "firmware_manifest.json").read_text())["realtime"]
+    figures |= {"nano_latency_ms_estimate": nano["latency_ms_estimate"], "nano_stride_ms": nano["inference_stride_ms"]}
     if nano["slowed_down"]:
-        _print_stream(f"nano33ble, ~{nano['latency_ms_estimate']} ms per inference",
-                      stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream_nano33ble", hours=1.0,
-                                  inference_stride_ms=nano["inference_stride_ms"]))
+        streams = stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream_nano33ble", hours=1.0,
+                              inference_stride_ms=nano["inference_stride_ms"])
+        _print_stream(f"nano33ble, ~{nano['latency_ms_estimate']} ms per inference", streams)
+        figures |= _stream_figures("stream_nano", streams)
     if (SMALL_EMBEDDING / "manifest.json").is_file():
-        _small_embedding_on_the_nano()
+        figures |= _small_embedding_on_the_nano()
+    write_results("device", figures)
 
 
-def _small_embedding_on_the_nano() -> None:
+def _small_embedding_on_the_nano() -> dict:
     """The demo keyword, same shots, on the small embedding: simulate, then stream at the Nano's pace."""
     keyword_manifest = json.loads((DEMO / "keyword_model" / "manifest.json").read_text())
     (keyword, info), = keyword_manifest["keywords"].items()
@@ -62,10 +92,15 @@ def _small_embedding_on_the_nano() -> None:
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
           f"agreement float↔int8 {result['agreement_float_int8']:.4f}, TFLM↔LiteRT {result['agreement_tflm_litert']:.4f}")
     realtime = export_firmware(small / "converted", "nano33ble", small / "firmware")["realtime"]
-    _print_stream("small embedding, model settings", stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream"))
-    _print_stream(f"small embedding, nano33ble, ~{realtime['latency_ms_estimate']} ms per inference",
-                  stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream_nano33ble",
-                              inference_stride_ms=realtime["inference_stride_ms"]))
+    figures = _simulation_figures("small", report, result)
+    figures |= {"small_nano_latency_ms_estimate": realtime["latency_ms_estimate"], "small_nano_stride_ms": realtime["inference_stride_ms"]}
+    streams = stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream")
+    _print_stream("small embedding, model settings", streams)
+    figures |= _stream_figures("stream_small", streams)
+    streams = stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream_nano33ble",
+                          inference_stride_ms=realtime["inference_stride_ms"])
+    _print_stream(f"small embedding, nano33ble, ~{realtime['latency_ms_estimate']} ms per inference", streams)
+    return figures | _stream_figures("stream_small_nano", streams)
 
 
 if __name__ == "__main__":
