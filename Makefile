@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test demo train train-small corpus bench flash clean
+.PHONY: setup test demo train train-small corpus corpus-kokoro distill-setup bench flash clean
 
 setup: $(VENV)/.installed
 
@@ -44,3 +44,20 @@ train: setup corpus
 # The ~1.1 M-MAC embedding for Cortex-M4-class boards (kws enroll --embedding models/embedding-small).
 train-small: setup corpus
 	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --architecture ds_cnn_small --out models/embedding-small
+
+# The second voice family: Kokoro-82M speaking every language from espeak-ng's IPA (corpus/kokoro.py).
+KOKORO_CORPUS := $(WORK)/corpus-kokoro
+
+$(KOKORO_CORPUS)/manifest.json: | setup
+	$(KWS) synth --engine kokoro --languages all --variants 12 --seed 0 --out $(KOKORO_CORPUS)
+
+corpus-kokoro: $(KOKORO_CORPUS)/manifest.json
+
+# Training time only: EfficientWord-Net's real-speech embedding, the distillation teacher. Its wheel
+# declares PyAudio (which needs PortAudio to build) and packaging tools its model code never imports,
+# so it is installed without dependencies; numpy and onnxruntime are already there.
+distill-setup: $(VENV)/.distill
+
+$(VENV)/.distill: $(VENV)/.installed
+	$(PY) -m pip install -q --no-deps efficientword-net==1.0.5
+	touch $@

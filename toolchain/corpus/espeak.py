@@ -10,6 +10,7 @@ from toolchain.errors import KwsError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 CHARS_UTF8 = 1
+PHONEMES_IPA = 0x02  # espeak_TextToPhonemes phonememode: IPA symbols
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 
 # espeak-ng voice variants (espeak-ng-data/voices/!v); each one is a "speaker" of the corpus.
@@ -50,6 +51,8 @@ class Espeak:
         callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
         self._callback = callback_type(self._collect)
         self._lib.espeak_SetSynthCallback(self._callback)
+        self._lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
 
     def _collect(self, wav, count, _events) -> int:
         if count > 0:
@@ -77,3 +80,13 @@ class Espeak:
         if not self._chunks:
             raise KwsError(f"espeak-ng: no audio for {utterance.text!r} in {utterance.language}")
         return np.concatenate(self._chunks)
+
+    def ipa(self, text: str, language: str) -> str:
+        """espeak-ng's IPA transcription of `text` (what another synthesizer can be told to say)."""
+        if self._lib.espeak_SetVoiceByName(language.encode()) != 0:
+            raise KwsError(f"espeak-ng: no voice {language!r}")
+        pointer = ctypes.c_char_p(text.encode("utf-8"))
+        parts = []
+        while pointer.value:
+            parts.append(self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), CHARS_UTF8, PHONEMES_IPA).decode("utf-8"))
+        return " ".join(p for p in parts if p)

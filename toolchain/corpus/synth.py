@@ -1,7 +1,8 @@
-"""`kws synth`: an offline multilingual corpus spoken by espeak-ng, written in the MSWC layout.
+"""`kws synth`: an offline multilingual corpus spoken by a synthesizer, written in the MSWC layout.
 
-Each utterance varies voice variant, speed, pitch, pitch range and amplitude. Voices (variants) are
-split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
+Two voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
+range and amplitude) and Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`).
+Voices are split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
 Each word is synthesised in a fresh forked process: espeak-ng carries state between syntheses, and
 a fixed sequence from a fresh engine is what makes the bytes repeat.
 """
@@ -23,6 +24,7 @@ from toolchain.artifacts import write_bytes_atomic, write_json_atomic
 from toolchain.audio import SAMPLE_RATE, resample
 from toolchain.corpus.background import make_background
 from toolchain.corpus.espeak import VOICE_VARIANTS, Espeak, Utterance
+from toolchain.corpus.kokoro import Kokoro, KokoroUtterance, kokoro_voices
 from toolchain.corpus.languages import word_list
 from toolchain.corpus.mswc import SPLITS_COLUMNS
 from toolchain.corpus.ogg import with_fixed_serial
@@ -32,6 +34,7 @@ from toolchain.errors import KwsError
 MSWC_RATE = 48000
 SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
 SET_NAMES = {"train": "TRAIN", "dev": "DEV", "test": "TEST"}
+ENGINES = ("espeak", "kokoro")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class SynthConfig:
     words_per_language: int | None = None
     variants: int = 24
     seed: int = 0
+    engine: str = "espeak"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise KwsError(f"--engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,15 @@ class PlannedClip:
     word: str
     link: str  # relative to <lang>/clips/, as in MSWC
     split: str
-    utterance: Utterance
+    utterance: Utterance | KokoroUtterance
 
 
-def voice_splits(seed: int) -> dict[str, tuple[str, ...]]:
-    order = list(VOICE_VARIANTS)
+def speakers(engine: str, seed: int) -> tuple[str, ...]:
+    return VOICE_VARIANTS if engine == "espeak" else tuple(v.name for v in kokoro_voices(seed))
+
+
+def voice_splits(seed: int, engine: str = "espeak") -> dict[str, tuple[str, ...]]:
+    order = list(speakers(engine, seed))
     np.random.default_rng(seed).shuffle(order)
     n_test, n_dev = SPLIT_VOICES["test"], SPLIT_VOICES["dev"]
     return {"test": tuple(order[:n_test]), "dev": tuple(order[n_test:n_test + n_dev]), "train": tuple(order[n_test + n_dev:])}
@@ -73,17 +85,21 @@ def split_counts(variants: int) -> dict[str, int]:
 
 def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list[PlannedClip]:
     rng = np.random.default_rng(_word_seed(config.seed, language, word))
-    pools = voice_splits(config.seed)
+    pools = voice_splits(config.seed, config.engine)
     clips = []
     for split, count in split_counts(config.variants).items():
         voices = list(rng.permutation(pools[split]))
         for k in range(count):
             voice = voices[k % len(voices)]
-            utterance = Utterance(
-                text=word, language=language, voice=voice,
-                rate_wpm=int(rng.integers(120, 221)), pitch=int(rng.integers(20, 81)),
-                pitch_range=int(rng.integers(20, 91)), volume=int(rng.integers(60, 161)),
-            )
+            if config.engine == "espeak":
+                utterance = Utterance(
+                    text=word, language=language, voice=voice,
+                    rate_wpm=int(rng.integers(120, 221)), pitch=int(rng.integers(20, 81)),
+                    pitch_range=int(rng.integers(20, 91)), volume=int(rng.integers(60, 161)),
+                )
+            else:
+                utterance = KokoroUtterance(text=word, language=language, voice=voice,
+                                            speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
             link = f"w{index:03d}/{language}_w{index:03d}_{split}{k:02d}_{voice}.opus"
             clips.append(PlannedClip(language, word, link, split, utterance))
     return clips
@@ -114,10 +130,10 @@ def encode_opus(audio: np.ndarray, serial: int = 0) -> bytes:
     return with_fixed_serial(buffer.getvalue(), serial)
 
 
-def _synthesise_word(job: tuple[Path, list[PlannedClip]]) -> int:
+def _synthesise_word(job: tuple[Path, SynthConfig, list[PlannedClip]]) -> int:
     """Runs in a fresh process: all variants of one word, in plan order."""
-    root, clips = job
-    engine = Espeak()
+    root, config, clips = job
+    engine = Espeak() if config.engine == "espeak" else Kokoro(config.seed)
     for clip in clips:
         seed = _word_seed(0, clip.language, clip.link)
         audio = to_mswc_clip(engine.speak(clip.utterance, seed), engine.sample_rate)
@@ -149,7 +165,7 @@ def synthesise(config: SynthConfig, out: Path, workers: int | None = None, progr
     by_word: dict[tuple[str, str], list[PlannedClip]] = {}
     for clip in planned:
         by_word.setdefault((clip.language, clip.word), []).append(clip)
-    todo = [(out, clips) for clips in by_word.values()
+    todo = [(out, config, clips) for clips in by_word.values()
             if not all((out / c.language / "clips" / c.link).is_file() for c in clips)]
     workers = workers or min(2, os.cpu_count() or 1)
     context = multiprocessing.get_context("fork")
@@ -165,12 +181,12 @@ def synthesise(config: SynthConfig, out: Path, workers: int | None = None, progr
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(SPLITS_COLUMNS)
         for c in rows:
-            writer.writerow([SET_NAMES[c.split], c.link, c.word, "True", f"espeak-{c.utterance.voice}", "NA"])
+            writer.writerow([SET_NAMES[c.split], c.link, c.word, "True", f"{config.engine}-{c.utterance.voice}", "NA"])
         write_bytes_atomic(out / language / f"{language}_splits.csv", buffer.getvalue().encode("utf-8"))
     summary = {
         "kind": "synthetic_mswc_corpus",
         "config": {**asdict(config), "languages": list(config.languages)},
-        "voices": {k: list(v) for k, v in voice_splits(config.seed).items()},
+        "voices": {k: list(v) for k, v in voice_splits(config.seed, config.engine).items()},
         "clips": len(planned),
         "synthesised_words_this_run": len(todo),
         "words": {lang: sorted({c.word for c in planned if c.language == lang}) for lang in config.languages},

