@@ -64,6 +64,7 @@ def model_dir(tmp_path: Path, tflite_bytes: bytes) -> Path:
     directory.mkdir()
     (directory / "model_int8.tflite").write_bytes(tflite_bytes)
     (directory / "model_float.tflite").write_bytes(b"unused")
+    (directory / "model.keras").write_bytes(b"unused")
     input_info, output_info = model_io(tflite_bytes)
     manifest = {
         "kind": "converted_keyword_model",

@@ -15,13 +15,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "toolchain"
 # Bottom first. A unit may import units of its own layer or of layers below it, never above.
 LAYERS: list[set[str]] = [
     {"errors", "quiet"},
-    {"artifacts", "audio", "frontend", "tflite"},  # files, audio, features of one clip, the .tflite format
+    {"artifacts", "outputs", "audio", "frontend", "tflite"},  # files and where to write them, audio, the frontend, .tflite
     {"corpus", "augment", "features", "streaming"},  # corpora, noise, cached features, streaming settings
     {"embedding"},
     {"fewshot"},
     {"convert"},
     {"export"},
     {"simulate"},
+    {"firmware"},  # building, emulating and self-testing exported projects
     {"flash", "demo", "cli"},
 ]
 

@@ -112,7 +112,8 @@ def folder_corpus(tmp_path_factory) -> Path:
 
 
 def test_int8_input_is_the_raw_features():
-    from toolchain.simulate.runtimes import TflmRunner, load_converted_model
+    from toolchain.convert.artifact import load_converted_model
+    from toolchain.simulate.runtimes import TflmRunner
 
     manifest = json.loads((model_dirs()[0] / "manifest.json").read_text())
     assert manifest["quantization"]["input"] == {"scale": 1.0, "zero_point": 0}
@@ -120,7 +121,8 @@ def test_int8_input_is_the_raw_features():
 
 
 def test_runtimes_agree_on_the_same_features():
-    from toolchain.simulate.runtimes import load_converted_model, runner
+    from toolchain.convert.artifact import load_converted_model
+    from toolchain.simulate.runtimes import runner
 
     model = load_converted_model(model_dirs()[0])
     features = np.random.default_rng(2).integers(-128, 128, (7, 49, 40)).astype(np.int8)

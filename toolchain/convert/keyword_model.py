@@ -6,15 +6,15 @@ input quantization the frontend cannot feed, an arena that does not run) happens
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from toolchain.artifacts import sha256_bytes, staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.artifacts import sha256_bytes, staged_directory
 from toolchain.audio import load_clip
+from toolchain.convert.artifact import check_device_contract, write_converted_model
 from toolchain.convert.cost import latency_ms
 from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.embedding.artifact import load_embedding
@@ -26,10 +26,6 @@ from toolchain.frontend import FrontendParams
 from toolchain.tflite.converter import to_tflite
 from toolchain.tflite.flatbuffer import layer_costs, model_io, model_ops
 from toolchain.tflite.micro import TFLM_OPS, measure_arena, require_supported
-
-KIND = "converted_keyword_model"
-CONVERTED_FILES = ("model.keras", "model_float.tflite", "model_int8.tflite", "manifest.json", "report.json", "report.md")
-
 
 def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: int) -> np.ndarray:
     """`per_class` feature maps of every label, from the model's own shots, bank and silence."""
@@ -68,9 +64,7 @@ def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed
         raise KwsError(f"{model_dir}: TFLM has no kernel for {', '.join(missing)}; nothing was written")
     require_supported(ops, f"{model_dir} (int8)")
     model_input, model_output = model_io(int8_bytes)
-    if (model_input.scale, model_input.zero_point) != (1.0, 0):
-        raise KwsError(f"{model_dir}: int8 input quantized with scale {model_input.scale}, zero point {model_input.zero_point}; "
-                       "the device feeds frontend int8 features unchanged (scale 1, zero point 0)")
+    check_device_contract(model_dir, FrontendParams.from_dict(manifest["frontend"]), manifest["labels"], model_input, model_output)
     arena = measure_arena(int8_bytes)
     macs = sum(row["macs"] for row in costs)
     report = {
@@ -88,18 +82,12 @@ def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed
                          "output": {"scale": model_output.scale, "zero_point": model_output.zero_point},
                          "weights": "int8 per-channel", "activations": "int8 per-tensor"},
     }
-    converted = {**manifest, "kind": KIND, "source_model": str(model_dir), "source_kind": manifest["kind"],
+    converted = {**manifest, "source_model": str(model_dir), "source_kind": manifest["kind"],
                  "quantization": report["quantization"], "ops": ops, "arena_bytes": arena,
                  "model_sha256": sha256_bytes(int8_bytes), "float_model_sha256": sha256_bytes(float_bytes),
                  "conversion": {"representative_per_class": per_class, "seed": seed, "wall_time_s": round(time.time() - started, 1)}}
     with staged_directory(out) as stage:
-        shutil.copy2(model_dir / "model.keras", stage / "model.keras")
-        shutil.copytree(model_dir / "shots", stage / "shots")
-        write_bytes_atomic(stage / "model_float.tflite", float_bytes)
-        write_bytes_atomic(stage / "model_int8.tflite", int8_bytes)
-        write_json_atomic(stage / "report.json", report)
-        (stage / "report.md").write_text(report_markdown(report), encoding="utf-8")
-        write_json_atomic(stage / "manifest.json", converted)
+        write_converted_model(stage, model_dir, converted, float_bytes, int8_bytes, report, report_markdown(report))
     return report
 
 

@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolchain.artifacts import read_manifest, sha256_bytes, sha256_file, staged_directory, write_json_atomic
+from toolchain.artifacts import sha256_bytes, sha256_file, staged_directory, write_json_atomic
+from toolchain.convert.artifact import INT8_FILE, load_converted_model
 from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model
 from toolchain.errors import KwsError, bad_input
 from toolchain.export.c_arrays import array_header, array_source
@@ -21,13 +22,11 @@ from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
                                               tensor_arena_size)
 from toolchain.frontend import FrontendParams
-from toolchain.tflite.flatbuffer import TensorInfo, model_io, model_ops, total_macs
+from toolchain.tflite.flatbuffer import model_ops, total_macs
 from toolchain.tflite.micro import require_supported
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
 FIRMWARE_MANIFEST = "firmware_manifest.json"
-CONVERTED_KIND = "converted_keyword_model"
-MODEL_FILE = "model_int8.tflite"
 
 
 @dataclass(frozen=True)
@@ -83,16 +82,13 @@ def export_firmware(
     spec = _board(board)
     if spec.builder == "cmake" and cpu not in CPUS:
         raise KwsError(f"--cpu {cpu}: unknown core, choose one of {', '.join(CPUS)}")
-    manifest = read_manifest(model_dir, expected_kind=CONVERTED_KIND)
-    model_path = model_dir / MODEL_FILE
-    if not model_path.is_file():
-        raise bad_input(model_dir, f"no {MODEL_FILE}: run `kws convert` again")
-    model = model_path.read_bytes()
-    frontend = _frontend(model_dir, manifest)
+    converted = load_converted_model(model_dir)
+    manifest, frontend = converted.manifest, converted.frontend
+    model_input, model_output = converted.model_input, converted.model_output
+    model = converted.int8_path.read_bytes()
     ops = model_ops(model)
-    require_supported(ops, str(model_path))
-    model_input, model_output = model_io(model)
-    _check_model(model_dir, manifest, frontend, model_input, model_output)
+    require_supported(ops, str(converted.int8_path))
+    _check_streaming(model_dir, manifest["streaming"])
     arena = tensor_arena_size(int(manifest["arena_bytes"]))
     core = CORE_MODELS[spec.core] if spec.core else (core_model(cpu, clock_mhz) if clock_mhz else None)
     if spec.builder == "cmake" and clock_mhz and core is None:
@@ -111,7 +107,7 @@ def export_firmware(
     model_sha = sha256_bytes(model)
     generated = {
         "model_data.h": array_header("g_model", "KWS_MODEL_DATA_H_"),
-        "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{MODEL_FILE} sha256 {model_sha}"),
+        "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{INT8_FILE} sha256 {model_sha}"),
         "op_resolver.h": resolver_header(ops),
         "model_settings.h": settings_header(device_manifest, frontend, model_input, model_output, model_sha,
                                             realtime["audio_ring_samples"]),
@@ -143,7 +139,7 @@ def export_firmware(
             "pyocd_target": pyocd_target if spec.builder == "cmake" else None,
             "source": {
                 "model_dir": str(model_dir.resolve()),
-                "model_file": MODEL_FILE,
+                "model_file": INT8_FILE,
                 "model_sha256": model_sha,
                 "manifest_model_sha256": manifest.get("model_sha256"),
                 "embedding_hash": manifest.get("embedding_hash"),
@@ -196,51 +192,15 @@ def _board(board: str) -> Board:
     return BOARDS[board]
 
 
-def _frontend(model_dir: Path, manifest: dict) -> FrontendParams:
-    if not isinstance(manifest.get("frontend"), dict):
-        raise bad_input(model_dir / "manifest.json", "no frontend parameters")
-    return FrontendParams.from_dict(manifest["frontend"])
-
-
-def _check_model(model_dir: Path, manifest: dict, frontend: FrontendParams, model_input: TensorInfo, model_output: TensorInfo) -> None:
-    """The manifest, the frontend and the flatbuffer must describe the same device contract."""
+def _check_streaming(model_dir: Path, streaming: dict) -> None:
+    """Recognizer settings the firmware can hold: positive integers, a count the window can reach."""
     where = model_dir / "manifest.json"
-    labels = manifest.get("labels")
-    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
-        raise bad_input(where, "labels must be a non-empty list of names")
-    if len(set(labels)) != len(labels):
-        raise bad_input(where, "labels repeat")
-    threshold = manifest.get("threshold")
-    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-        raise bad_input(where, f"threshold {threshold!r} is not in (0, 1]")
-    streaming = manifest.get("streaming") or {}
     for key in ("smoothing_window_ms", "suppression_ms", "minimum_count", "inference_stride_ms"):
         if not isinstance(streaming.get(key), int) or streaming[key] < (0 if key == "suppression_ms" else 1):
             raise bad_input(where, f"streaming.{key} must be a positive integer, got {streaming.get(key)!r}")
     capacity = recognizer_capacity(streaming["smoothing_window_ms"], streaming["inference_stride_ms"])
     if streaming["minimum_count"] > capacity:
         raise bad_input(where, f"streaming.minimum_count {streaming['minimum_count']} can never be met: only {capacity} inferences fit the smoothing window")
-    if not isinstance(manifest.get("arena_bytes"), int) or manifest["arena_bytes"] <= 0:
-        raise bad_input(where, f"arena_bytes must be a positive integer, got {manifest.get('arena_bytes')!r}")
-
-    model = model_dir / MODEL_FILE
-    frames, channels = frontend.feature_shape
-    elements = 1
-    for dim in model_input.shape:
-        elements *= dim
-    if model_input.dtype != "int8" or model_input.shape[:1] != (1,) or elements != frames * channels:
-        raise bad_input(model, f"input is {model_input.dtype} {list(model_input.shape)}, expected int8 [1, {frames}, {channels}] from the frontend")
-    if model_output.dtype != "int8" or model_output.shape != (1, len(labels)):
-        raise bad_input(model, f"output is {model_output.dtype} {list(model_output.shape)}, expected int8 [1, {len(labels)}] for {len(labels)} labels")
-    if model_input.scale is not None and (abs(model_input.scale - 1.0) > 1e-6 or model_input.zero_point != 0):
-        # The firmware copies the int8 feature map straight into the input tensor (frontend.py).
-        raise bad_input(model, f"input quantization ({model_input.scale}, {model_input.zero_point}) is not the feature domain (1.0, 0)")
-    for name, info in (("input", model_input), ("output", model_output)):
-        if info.scale is None:
-            raise bad_input(model, f"{name} tensor is not per-tensor quantized")
-        stated = (manifest.get("quantization") or {}).get(name)
-        if stated and (abs(stated["scale"] - info.scale) > 1e-6 * max(1.0, abs(info.scale)) or stated["zero_point"] != info.zero_point):
-            raise bad_input(where, f"quantization.{name} {stated} disagrees with the model ({info.scale}, {info.zero_point})")
 
 
 def _check_out(out: Path) -> None:

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.artifacts import write_json_atomic
+from toolchain.convert.artifact import ConvertedModel, load_converted_model
 from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN, ClipRecord
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
-from toolchain.simulate.runtimes import ConvertedModel, KerasRunner, LiteRtRunner, TflmRunner, load_converted_model
+from toolchain.simulate.runtimes import KerasRunner, LiteRtRunner, TflmRunner
 
 SILENCE_SHARE = 0.1
 MAX_DISAGREEMENTS = 200

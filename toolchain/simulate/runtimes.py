@@ -1,4 +1,4 @@
-"""A converted keyword model directory, and three runners of it with one interface.
+"""Three runners of a converted keyword model (`convert.artifact.ConvertedModel`) with one interface.
 
 Every runner's `predict(features)` takes int8 feature maps (N, frames, channels) exactly as the
 frontend makes them and returns float probabilities (N, labels): the Keras float model, the int8
@@ -6,58 +6,15 @@ model on the TFLM interpreter (the device's runtime and kernels), and the int8 m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from toolchain.artifacts import read_manifest
+from toolchain.convert.artifact import ConvertedModel
 from toolchain.errors import KwsError, bad_input
-from toolchain.frontend import FrontendParams
 from toolchain.quiet import quiet_native_output
 
-KIND = "converted_keyword_model"
-KERAS_FILE = "model.keras"
-INT8_FILE = "model_int8.tflite"
 RUNTIMES = ("float", "tflm", "litert")
-
-
-@dataclass(frozen=True)
-class ConvertedModel:
-    """What `kws convert` wrote, checked once on load."""
-
-    directory: Path
-    manifest: dict
-    labels: list[str]
-    frontend: FrontendParams
-    threshold: float
-    streaming: dict
-
-    @property
-    def int8_path(self) -> Path:
-        return self.directory / INT8_FILE
-
-    @property
-    def keras_path(self) -> Path:
-        return self.directory / KERAS_FILE
-
-
-def load_converted_model(model_dir: Path) -> ConvertedModel:
-    """Read and check a converted model directory; anything else is refused with one line."""
-    model_dir = Path(model_dir)
-    manifest = read_manifest(model_dir, KIND)
-    for key in ("labels", "threshold", "frontend", "streaming"):
-        if key not in manifest:
-            raise bad_input(model_dir / "manifest.json", f"missing {key!r}")
-    frontend = FrontendParams.from_dict(manifest["frontend"])
-    streaming = manifest["streaming"]
-    missing = {"smoothing_window_ms", "suppression_ms", "minimum_count", "inference_stride_ms"} - set(streaming)
-    if missing:
-        raise bad_input(model_dir / "manifest.json", f"streaming settings lack {sorted(missing)}")
-    for name in (KERAS_FILE, INT8_FILE):
-        if not (model_dir / name).is_file():
-            raise bad_input(model_dir / name, "missing: the converted model directory is incomplete")
-    return ConvertedModel(model_dir, manifest, list(manifest["labels"]), frontend, float(manifest["threshold"]), dict(streaming))
 
 
 def _check_input(path: Path, shape, dtype, scale: float, zero_point: int, feature_shape: tuple[int, int]) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from toolchain.artifacts import write_json_atomic
 from toolchain.audio import load_audio, to_int16
+from toolchain.convert.artifact import ConvertedModel, load_converted_model
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError
 from toolchain.export.settings_header import streaming_at_stride
@@ -23,7 +24,7 @@ from toolchain.features import decode_clips
 from toolchain.frontend import SETTLING_MS, lead_in_samples, stream_features
 from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
-from toolchain.simulate.runtimes import ConvertedModel, LiteRtRunner, load_converted_model, runner
+from toolchain.simulate.runtimes import LiteRtRunner, runner
 
 HIT_TOLERANCE_S = 0.75
 CHUNK_SECONDS = 60
