@@ -1,0 +1,290 @@
+"""Render the README's measured figures from the files the measurements wrote.
+
+The README marks every generated part: `<!-- figures:NAME -->` … `<!-- /figures:NAME -->`. Each NAME
+has a template below fed by `benchmarks/results/<benchmark>.json` (written by the benchmarks, see
+record.py) and the shipped models' `manifest.json` (written by `kws train-embedding`). `make readme`
+rewrites the marked parts; `--check` (and tests/test_readme_figures.py) fails naming every part
+that differs from a fresh render, so a figure pasted by hand or left behind by a rerun is caught.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+RESULTS_DIR = REPO / "benchmarks" / "results"
+MODELS = {"embedding": REPO / "models" / "embedding", "embedding-small": REPO / "models" / "embedding-small"}
+
+REGION = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
+
+
+class Sources:
+    """The measurement files a render reads, each loaded once."""
+
+    def __init__(self, results_dir: Path = RESULTS_DIR, models: dict[str, Path] = MODELS):
+        self.results_dir = Path(results_dir)
+        self.models = models
+        self.used: set[str] = set()
+
+    @cache
+    def record(self, benchmark: str) -> dict:
+        path = self.results_dir / f"{benchmark}.json"
+        if not path.is_file():
+            raise SystemExit(f"error: {path} missing: run `python benchmarks/{benchmark}.py` to measure it")
+        self.used.add(benchmark)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def figures(self, benchmark: str) -> dict:
+        return self.record(benchmark)["figures"]
+
+    def benchmarks(self) -> list[str]:
+        return sorted(path.stem for path in self.results_dir.glob("*.json"))
+
+    @cache
+    def manifest(self, model: str) -> dict:
+        return json.loads((self.models[model] / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * fraction:.2f} %"
+
+
+def _fa(per_hour: float | None) -> str:
+    return "never" if per_hour is None else f"{per_hour:.1f} FA/h"
+
+
+def _at_90(f: dict, prefix: str) -> str:
+    if f[f"{prefix}_fa_per_hour_at_90_tpr"] is None:
+        return "90 % TPR never reached"
+    return f"{_fa(f[f'{prefix}_fa_per_hour_at_90_tpr'])} at 90 % TPR (threshold {f[f'{prefix}_threshold_at_90_tpr']:g})"
+
+
+def _at_threshold(f: dict, prefix: str) -> str:
+    return (f"at {f[f'{prefix}_threshold']:g}: TPR {f[f'{prefix}_tpr_at_threshold']:.3f}, "
+            f"{_fa(f[f'{prefix}_fa_per_hour_at_threshold'])}")
+
+
+def _simulation(f: dict, prefix: str) -> str:
+    n = f[f"{prefix}_clips"]
+    differing = round((1 - f[f"{prefix}_agreement_float_int8"]) * n)
+    return (f"float {_pct(f[f'{prefix}_float_accuracy'])}, TFLM int8 {_pct(f[f'{prefix}_tflm_int8_accuracy'])}, "
+            f"LiteRT int8 {_pct(f[f'{prefix}_litert_int8_accuracy'])} (drop {f[f'{prefix}_accuracy_drop_pp']:.2f} pp, "
+            f"gate {f[f'{prefix}_max_drop_pp']:g} pp); agreement float↔int8 {_pct(f[f'{prefix}_agreement_float_int8'])} "
+            f"({differing} of {n} clips differ), TFLM↔LiteRT {_pct(f[f'{prefix}_agreement_tflm_litert'])} "
+            f"(max output diff {f[f'{prefix}_max_output_diff_tflm_litert']:g})")
+
+
+def _training(manifest: dict) -> str:
+    t = manifest["training"]
+    return (f"{t['wall_time_s']:.0f} s; dev {t['dev_accuracy']:.3f}, test {t['test_accuracy']:.3f}, "
+            f"test in settled noise {t['test_accuracy_settled_noise']:.3f}")
+
+
+def _model_size(f: dict, prefix: str) -> str:
+    return (f"{f[f'{prefix}_flash_bytes']:,} B flash, {f[f'{prefix}_arena_bytes']:,} B arena (TFLM, measured), "
+            f"{f[f'{prefix}_macs'] / 1e6:.2f} M MACs")
+
+
+def measured_table(s: Sources) -> str:
+    found, few, dev = s.figures("foundation"), s.figures("fewshot"), s.figures("device")
+    big, small = s.manifest("embedding"), s.manifest("embedding-small")
+    scratch = " / ".join(f"{few[f'{g}_from_scratch_f1']:.3f}" for g in ("in_embedding", "out_of_embedding"))
+    dtw = " / ".join(f"{few[f'{g}_dtw_f1']:.3f}" for g in ("in_embedding", "out_of_embedding"))
+    rows = [
+        ("what", "command", "figure"),
+        (f"synthesis / featurisation ({found['synth_clips']} clips, {found['languages']} languages)", "`python benchmarks/foundation.py`",
+         f"{found['synth_clips_per_s']:g} clips/s synthesis ({found['synth_workers']} workers); {found['featurise_clips_per_s']:g} clips/s "
+         f"decode + frontend; {found['cache_hit_clips_per_s']:g} clips/s on a feature-cache hit ({found['cache_hit_speedup']:g}×)"),
+        ("embedding training", f"`make train` ({big['training']['epochs_run']} epochs)", _training(big)),
+    ]
+    for group, what in (("in_embedding", "in-embedding languages ({} held-out words)"), ("out_of_embedding", "unseen languages ({} words)")):
+        rows.append((f"few-shot, {what.format(few[f'{group}_words'])}", "`python benchmarks/fewshot.py`" if group == "in_embedding" else "same",
+                     f"F1@{few['threshold']:g} {few[f'{group}_f1']:.3f}, FRR {few[f'{group}_frr']:.3f}, FAR {few[f'{group}_far']:.3f}"))
+    rows += [
+        ("baselines (same shots/splits)", "same", f"from scratch F1 {scratch}; MFCC+DTW F1 {dtw}"),
+        (f"enrol one keyword, {few['enrol_shots']} shots", "same", f"{few['enrol_s']:g} s"),
+        ("demo keyword model int8", "`python benchmarks/device.py` (runs `kws demo`)", _model_size(dev, "demo")),
+        (f"demo float vs int8 ({dev['demo_clips']} clips, unseen voices, fresh frontend per clip)", "same", _simulation(dev, "demo")),
+        ("simulator throughput", "same", f"{dev['demo_tflm_clips_per_s']:g} clips/s on TFLM"),
+        (f"stream-eval, {dev['stream_hours']:g} h, {dev['stream_keywords']} keywords, inference every {dev['stream_stride_ms']} ms", "same",
+         f"**{_at_90(dev, 'stream')}**; {_at_threshold(dev, 'stream')}"),
+    ]
+    if "stream_nano_hours" in dev:
+        rows.append((f"same stream, Nano 33 BLE Sense pace (inference every {dev['stream_nano_stride_ms']} ms, shipped "
+                     f"{dev['demo_macs'] / 1e6:.1f} M-MAC embedding)", "same", f"{_at_threshold(dev, 'stream_nano')}; {_at_90(dev, 'stream_nano')}"))
+    rows.append(("small embedding training", f"`make train-small` ({small['training']['epochs_run']} epochs)",
+                 f"{_training(small)}; trunk {small['budget']['trunk_int8_bytes']:,} B int8, {small['budget']['trunk_macs'] / 1e6:.2f} M MACs, "
+                 f"arena {small['budget']['trunk_arena_bytes']:,} B"))
+    if "small_clips" in dev:
+        rows += [
+            (f"demo keyword on the small embedding (same shots, same {dev['small_clips']} clips)", "`python benchmarks/device.py`",
+             f"{_model_size(dev, 'small')}; {_simulation(dev, 'small')}"),
+            (f"same stream, small embedding, inference every {dev['stream_small_stride_ms']} ms", "same",
+             f"{_at_threshold(dev, 'stream_small')}; {_at_90(dev, 'stream_small')}"),
+            (f"same stream, small embedding at the Nano's pace (~{dev['small_nano_latency_ms_estimate']:g} ms estimated → every "
+             f"{dev['stream_small_nano_stride_ms']} ms)", "same", f"{_at_threshold(dev, 'stream_small_nano')}; **{_at_90(dev, 'stream_small_nano')}**"),
+        ]
+    if "ci" in s.benchmarks():
+        ci = s.figures("ci")
+        rows.append(("test suite from a clean clone", "`python benchmarks/ci.py` (times `bash .ci/run`)",
+                     f"{ci['wall_s'] // 60:.0f} min {ci['wall_s'] % 60:.0f} s incl. venv install ({ci['tests']} tests)"))
+    for benchmark in s.benchmarks():
+        if benchmark not in ("foundation", "fewshot", "device", "ci"):  # no template yet: every figure as recorded
+            record = s.record(benchmark)
+            rows.append((benchmark.replace("_", " "), f"`{record['command']}`",
+                         "; ".join(f"{key} {value}" for key, value in record["figures"].items())))
+    lines = [f"| {' | '.join(row)} |" for row in rows]
+    lines.insert(1, "|---|---|---|")
+    return "\n".join(lines)
+
+
+def measured_sources(s: Sources) -> str:
+    """Which revision and machine each figure comes from (call after the regions that read them)."""
+    lines = []
+    for benchmark in sorted(s.used):
+        record = s.record(benchmark)
+        m = record["machine"]
+        gpus = ", ".join(m["gpus"]) or "no GPU"
+        lines.append(f"- `benchmarks/results/{benchmark}.json`: revision {record['git_revision'][:12]}"
+                     f"{' (uncommitted changes)' if record['git_revision'].endswith('+dirty') else ''}, {record['date'][:10]}, "
+                     f"{m['nproc']} × {m['cpu_model']}, {gpus}")
+    for name in MODELS:
+        hardware = s.manifest(name)["training"]["hardware"]
+        gpus = ", ".join(hardware["gpus"]) or "no GPU"
+        lines.append(f"- `models/{name}/manifest.json`: written by `kws train-embedding`, {hardware['cpus']} CPUs "
+                     f"({hardware['machine']}), {gpus}")
+    return "\n".join(lines)
+
+
+def embedding_run(s: Sources) -> str:
+    training = s.manifest("embedding")["training"]
+    gpus = f"{len(training['hardware']['gpus'])} GPUs" if training["hardware"]["gpus"] else "no GPU"
+    return f"`make train`, {training['hardware']['cpus']}-core CPU, {gpus}, {training['epochs_run']} epochs, {training['wall_time_s']:.0f} s"
+
+
+def embedding_budget(s: Sources) -> str:
+    manifest = s.manifest("embedding")
+    budget, training = manifest["budget"], manifest["training"]
+    limits = budget["limits"]
+    rows = [
+        "| | embedding trunk (int8) | limit |", "|---|---|---|",
+        f"| flash | {budget['trunk_int8_bytes']:,} B | ≤ {limits['int8_weight_bytes']:,} B |",
+        f"| MACs / 1 s window | {budget['trunk_macs']:,} | ≤ {limits['macs']:,} |",
+        f"| TFLM arena (measured) | {budget['trunk_arena_bytes']:,} B | ≤ {limits['arena_bytes']:,} B |",
+        f"| dev / test accuracy ({len(manifest['classes'])} classes, test = unseen voices) | "
+        f"{training['dev_accuracy']:.3f} / {training['test_accuracy']:.3f} | |",
+        f"| test accuracy in settled background noise, 5–20 dB SNR | {training['test_accuracy_settled_noise']:.3f} | |",
+    ]
+    return "\n".join(rows)
+
+
+def small_embedding(s: Sources) -> str:
+    manifest = s.manifest("embedding-small")
+    budget, training = manifest["budget"], manifest["training"]
+    return (f"{budget['trunk_macs'] / 1e6:.2f} M MACs, {budget['trunk_int8_bytes']:,} B int8 trunk, {budget['trunk_arena_bytes']:,} B "
+            f"arena, dev / test {training['dev_accuracy']:.3f} / {training['test_accuracy']:.3f}, {training['wall_time_s']:.0f} s to train")
+
+
+def nano_pace(s: Sources) -> str:
+    f = s.figures("device")
+    return f"every ~{f['small_nano_stride_ms']} ms (estimate) instead of every ~{f['nano_stride_ms']} ms"
+
+
+def nano_big(s: Sources) -> str:
+    f = s.figures("device")
+    return (f"the shipped {f['demo_macs'] / 1e6:.1f} M-MAC embedding the Nano 33 BLE Sense (Cortex-M4F @ 64 MHz, "
+            f"~{f['nano_latency_ms_estimate']:g} ms estimated) gets one inference every {f['nano_stride_ms']} ms")
+
+
+def nano_small(s: Sources) -> str:
+    f = s.figures("device")
+    return f"~{f['small_nano_latency_ms_estimate']:g} ms → every {f['small_nano_stride_ms']} ms"
+
+
+def fewshot_status(s: Sources) -> str:
+    f = s.figures("fewshot")
+
+    def verdict(group: str, target: float) -> str:
+        return f"{f[f'{group}_f1']:.3f}, target {'met' if f[f'{group}_f1'] >= target else 'not met'}"
+
+    return (f"unseen languages {verdict('out_of_embedding', 0.85)}; in-embedding held-out words {verdict('in_embedding', 0.90)} "
+            f"({f['in_embedding_words']} and {f['out_of_embedding_words']} words, so ±0.03 is noise; FRR "
+            f"{f['in_embedding_frr']:.3f} / {f['out_of_embedding_frr']:.3f}, FAR {f['in_embedding_far']:.3f} / "
+            f"{f['out_of_embedding_far']:.3f}, in-embedding / unseen)")
+
+
+def fewshot_baselines(s: Sources) -> str:
+    f = s.figures("fewshot")
+
+    def f1(method: str) -> str:
+        return " / ".join(f"{f[f'{group}_{method}_f1']:.2f}" for group in ("in_embedding", "out_of_embedding"))
+
+    return f"from-scratch F1 {f1('from_scratch')}; MFCC+DTW F1 {f1('dtw')}"
+
+
+def latency_estimates(s: Sources) -> str:
+    f = s.figures("device")
+    return (f"the {f['demo_macs'] / 1e6:.2f} M-MAC demo keyword model ~{f['demo_latency_ms_cortex_m4_64mhz']:g} ms on a Cortex-M4F at "
+            f"64 MHz and ~{f['demo_latency_ms_cortex_m7_216mhz']:g} ms on a Cortex-M7 at 216 MHz; the same keyword on the "
+            f"{f['small_macs'] / 1e6:.2f} M-MAC small embedding ~{f['small_latency_ms_cortex_m4_64mhz']:g} ms and "
+            f"~{f['small_latency_ms_cortex_m7_216mhz']:g} ms")
+
+
+# Rendered in this order; measured-sources last, so it lists every file the others read.
+TEMPLATES: dict[str, Callable[[Sources], str]] = {
+    "embedding-run": embedding_run, "embedding-budget": embedding_budget, "small-embedding": small_embedding,
+    "nano-pace": nano_pace, "fewshot-status": fewshot_status, "fewshot-baselines": fewshot_baselines,
+    "nano-big": nano_big, "nano-small": nano_small, "measured-table": measured_table,
+    "latency-estimates": latency_estimates, "measured-sources": measured_sources,
+}
+
+
+def render(readme: str, sources: Sources) -> str:
+    """`readme` with every marked region's body replaced by its template's output."""
+    names = [m["name"] for m in REGION.finditer(readme)]
+    unknown = sorted(set(names) - set(TEMPLATES))
+    if unknown:
+        raise SystemExit(f"error: README regions without a template in benchmarks/render_readme.py: {', '.join(unknown)}")
+    bodies = {name: TEMPLATES[name](sources) for name in TEMPLATES if name in names}
+
+    def body(match: re.Match) -> str:
+        text = bodies[match["name"]]
+        text = f"\n{text}\n" if "\n" in text or "\n" in match["body"] else text  # tables keep their own lines
+        return f"<!-- figures:{match['name']} -->{text}<!-- /figures:{match['name']} -->"
+
+    return REGION.sub(body, readme)
+
+
+def stale_regions(readme: str, sources: Sources) -> list[str]:
+    """Names of the regions whose text differs from a fresh render."""
+    current = {m["name"]: m["body"] for m in REGION.finditer(readme)}
+    fresh = {m["name"]: m["body"] for m in REGION.finditer(render(readme, sources))}
+    return [name for name in current if current[name] != fresh[name]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming the stale regions")
+    args = parser.parse_args()
+    readme = README.read_text(encoding="utf-8")
+    if args.check:
+        stale = stale_regions(readme, Sources())
+        if stale:
+            sys.exit(f"README.md is stale in: {', '.join(stale)} (run `make readme`)")
+        return
+    rendered = render(readme, Sources())
+    if rendered != readme:
+        from toolchain.artifacts import write_bytes_atomic
+
+        write_bytes_atomic(README, rendered.encode("utf-8"))
+    print(f"README.md: {len(REGION.findall(rendered))} figure regions rendered")
+
+
+if __name__ == "__main__":
+    main()
