@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test demo train train-small corpus corpus-kokoro distill-setup bench flash clean
+.PHONY: setup test demo train train-small corpus corpus-kokoro distill-setup bench readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ bench: setup
 	$(PY) benchmarks/foundation.py
 	$(PY) benchmarks/fewshot.py
 	$(PY) benchmarks/device.py
+
+# The README's figures, rendered from benchmarks/results/*.json and models/*/manifest.json (after `make bench`).
+readme: setup
+	$(PY) benchmarks/render_readme.py
 
 clean:
 	rm -rf $(WORK) .pytest_cache
