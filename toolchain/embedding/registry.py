@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from toolchain.embedding import ds_cnn
+from toolchain.embedding import ds_cnn, ds_cnn_stream
 from toolchain.errors import KwsError
 
 ARCHITECTURES = {
     "ds_cnn": (ds_cnn.DsCnnParams, ds_cnn.build),
     "ds_cnn_small": (ds_cnn.DsCnnSmallParams, ds_cnn.build),
+    # valid in time, receptive field = the window: a streaming twin with the same weights (streaming_form.py)
+    "ds_cnn_stream": (ds_cnn_stream.StreamDsCnnParams, ds_cnn_stream.build),
+    "ds_cnn_stream_small": (ds_cnn_stream.StreamDsCnnSmallParams, ds_cnn_stream.build),
 }
 DEFAULT_ARCHITECTURE = "ds_cnn"
 
