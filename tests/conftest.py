@@ -74,3 +74,29 @@ def keyword_model(tiny_embedding, shots_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("kw") / "kw"
     enroll([("gelb", shots_dir)], out, tiny_embedding)
     return out
+
+
+@pytest.fixture()
+def read_only_dir(tmp_path, monkeypatch) -> Path:
+    """A folder no one may write into, root included: mode 555 for a user, `chattr +i` for root
+    (root ignores mode bits); where neither works, os.access is made to say so (the refusal path)."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        yield folder
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == folder else real_access(path, mode, **kw))
+        yield folder
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes, not seconds; still run by `make test`")

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,27 +77,131 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the OS or file system lacks it."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _sibling_pattern(final: Path) -> re.Pattern:
+    return re.compile(rf"^\.{re.escape(final.name)}\.(staging|old)\.(\d+)\.")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_staging(final: Path) -> None:
+    """Tidy what killed runs left beside `final`: a backup whose replacement never arrived goes back
+    into place; other staging and backup folders of dead processes are removed. Live ones are kept."""
+    final = Path(final)
+    if not final.parent.is_dir():
+        return
+    pattern = _sibling_pattern(final)
+    for entry in sorted(final.parent.iterdir()):
+        match = pattern.match(entry.name)
+        if not match or _pid_alive(int(match.group(2))):
+            continue
+        if match.group(1) == "old" and not os.path.lexists(final):
+            os.replace(entry, final)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def directory_kind(directory: Path, manifest_name: str = MANIFEST) -> str | None:
+    """The `kind` of the artifact in `directory`, or None when it holds no readable manifest."""
+    try:
+        manifest = json.loads((Path(directory) / manifest_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("kind") if isinstance(manifest, dict) else None
+
+
+def artifact_files(directory: Path, manifest_name: str = MANIFEST) -> dict[str, str | None] | None:
+    """The files the artifact in `directory` was written with (relative path → sha256 where known),
+    or None for an artifact from before manifests listed them."""
+    try:
+        listed = json.loads((Path(directory) / manifest_name).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(listed, dict):
+        return {**listed, manifest_name: None}
+    if isinstance(listed, list):
+        return {name: None for name in listed} | {manifest_name: None}
+    return None
+
+
+def _list_files(stage: Path, manifest_name: str) -> None:
+    """Record every file of the artifact in its manifest, so a later `--force` can tell them from a user's."""
+    path = stage / manifest_name
+    if not path.is_file():
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(manifest, dict) and "files" not in manifest:
+        names = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+        write_json_atomic(path, {**manifest, "files": names})
+
+
+def _replace_directory(staging: Path, final: Path) -> None:
+    """Put `staging` at `final`; at no instant is `final` missing when it existed before."""
+    if not os.path.lexists(final):
+        os.replace(staging, final)
+        return
+    if final.is_symlink() or not final.is_dir():
+        raise KwsError(f"{final}: is a file, not a folder; it was left as it was (choose another --out)")
+    if _exchange(staging, final):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous version
+        return
+    # No atomic exchange here: a kill between the two renames leaves the backup, which
+    # recover_staging puts back on the next run that writes `final`.
+    backup = final.with_name(f".{final.name}.old.{os.getpid()}.{secrets.token_hex(4)}")
+    os.replace(final, backup)
+    os.replace(staging, final)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def staged_directory(final: Path, overwrite: bool = True) -> Iterator[Path]:
+def staged_directory(final: Path, overwrite: bool = True, manifest_name: str = MANIFEST) -> Iterator[Path]:
     """Yield a temp directory that replaces `final` only if the block finishes.
 
-    An exception or a kill leaves `final` exactly as it was (a stale `.staging` sibling at worst).
+    An exception or a kill leaves `final` exactly as it was (a stale sibling at worst, removed by the
+    next run). A `final` that holds another kind of artifact, or no artifact at all, is never replaced:
+    callers check that before their work (toolchain.outputs); this is the last line.
     """
     final = Path(final)
     if final.exists() and not overwrite:
         raise KwsError(f"{final}: already exists (choose another --out)")
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
+    recover_staging(final)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.{os.getpid()}.", dir=final.parent))
     staging.chmod(0o777 & ~_UMASK)
     try:
         yield staging
-        if final.exists():
-            backup = final.with_name(f".{final.name}.old.{os.getpid()}")
-            os.replace(final, backup)
-            os.replace(staging, final)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, final)
+        _list_files(staging, manifest_name)
+        if final.is_dir() and any(final.iterdir()):
+            found, made = directory_kind(final, manifest_name), directory_kind(staging, manifest_name)
+            if found is None or found != made:
+                raise KwsError(f"{final}: holds {'a ' + repr(found) if found else 'files that are not an artifact'}, "
+                               f"not a {made!r}; it was left as it was (choose another --out)")
+        _replace_directory(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
