@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +53,12 @@ class Embedding:
         path = self.path / UNKNOWN_BANK_FILE
         if not path.is_file():
             raise bad_input(path, "missing: the embedding ships no unknown-word bank")
-        data = np.load(path)
-        return data["features"], data["labels"]
+        try:
+            with np.load(path) as data:
+                return data["features"], data["labels"]
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            raise bad_input(path, f"unreadable unknown-word bank ({type(exc).__name__}); the file is damaged or truncated: "
+                                  "restore the embedding or train it again") from exc
 
 
 def load_embedding(path: Path | None = None) -> Embedding:
@@ -64,7 +70,8 @@ def load_embedding(path: Path | None = None) -> Embedding:
     try:
         classifier = keras.models.load_model(model_path, compile=False)
     except Exception as exc:
-        raise bad_input(model_path, f"cannot load Keras model ({type(exc).__name__})") from exc
+        raise bad_input(model_path, f"cannot load the Keras model ({type(exc).__name__}); the file is damaged or truncated: "
+                                    "restore the embedding or train it again") from exc
     trunk = trunk_of(classifier)
     found = weights_hash(trunk)
     if found != manifest.get("embedding_hash"):
