@@ -22,6 +22,7 @@ from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
 from toolchain.frontend import FrontendParams, require_same_frontend
+from toolchain.keras_file import save_model_reproducibly
 
 KIND = "keyword_model"
 MODEL_FILE = "model.keras"
@@ -80,6 +81,7 @@ def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: P
     if add_to and Path(out).resolve() == Path(add_to).resolve():
         raise KwsError(f"{out}: --out must differ from --add-to; the old version is kept")
 
+    keras.utils.set_random_seed(seed)  # the augmentation too: a second enrol in one process equals the first
     cache = EmbeddingCache(embedding, seed)
     data = build_head_data(cache, all_shots, seed)
     head = train_head(data, seed)
@@ -111,7 +113,7 @@ def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: P
                      "wall_time_s": round(time.time() - started, 1)},
     }
     with staged_directory(Path(out)) as stage:
-        model.save(stage / MODEL_FILE)
+        save_model_reproducibly(model, stage / MODEL_FILE)
         for rel, data_bytes in shot_bytes.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             (stage / rel).write_bytes(data_bytes)
