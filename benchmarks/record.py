@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"
 
 
-def git_revision() -> str:
+def current_revision() -> str:
     """HEAD's commit, with "+dirty" when tracked files differ from it (the figures may not be HEAD's)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
@@ -50,8 +50,11 @@ def machine() -> dict:
             "python": platform.python_version(), "tensorflow": tf.__version__}
 
 
-def write_results(name: str, figures: dict, results_dir: Path = RESULTS_DIR) -> Path:
-    """Write `figures` (flat: name → number or short string) as `<results_dir>/<name>.json`, atomically."""
+def write_results(name: str, figures: dict, results_dir: Path = RESULTS_DIR, git_revision: str | None = None) -> Path:
+    """Write `figures` (flat: name → number or short string) as `<results_dir>/<name>.json`, atomically.
+
+    `git_revision` for figures of another tree than this checkout (ci.py measures a clean clone of HEAD).
+    """
     nested = [key for key, value in figures.items() if isinstance(value, (dict, list))]
     if nested:
         raise ValueError(f"figures must be flat; nested values under {nested}")
@@ -59,7 +62,7 @@ def write_results(name: str, figures: dict, results_dir: Path = RESULTS_DIR) -> 
     write_json_atomic(path, {
         "benchmark": name,
         "command": " ".join(["python", os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]]),
-        "git_revision": git_revision(),
+        "git_revision": git_revision or current_revision(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
         "figures": figures,
