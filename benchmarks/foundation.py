@@ -9,6 +9,7 @@ from record import write_results
 from toolchain.corpus.mswc import read_mswc
 from toolchain.corpus.synth import SynthConfig, plan, synthesise
 from toolchain.features import featurise
+from toolchain.frontend import FrontendParams
 
 SYNTH_WORKERS = 2  # the figure is per 2 processes whatever the machine, to compare across machines
 
@@ -22,11 +23,11 @@ def main() -> None:
         clips = len(plan(config))
         records = read_mswc(Path(tmp)).clips
         started = time.perf_counter()
-        featurise(records, cache_dir=None, progress=False)
+        featurise(records, FrontendParams(), cache_dir=None, progress=False)
         feat_s = time.perf_counter() - started
-        featurise(records, cache_dir=Path(tmp) / "cache", progress=False)  # fills the cache
+        featurise(records, FrontendParams(), cache_dir=Path(tmp) / "cache", progress=False)  # fills the cache
         started = time.perf_counter()
-        featurise(records, cache_dir=Path(tmp) / "cache", progress=False)
+        featurise(records, FrontendParams(), cache_dir=Path(tmp) / "cache", progress=False)
         cached_s = time.perf_counter() - started
     print(f"synthesis:      {clips} clips in {synth_s:.1f} s = {clips / synth_s:.1f} clips/s (espeak-ng + 48 kHz opus, {SYNTH_WORKERS} workers)")
     print(f"featurisation:  {len(records)} clips in {feat_s:.1f} s = {len(records) / feat_s:.1f} clips/s (opus decode + micro frontend, no cache)")

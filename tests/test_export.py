@@ -18,7 +18,7 @@ from toolchain.export import firmware
 from toolchain.export.firmware import FIRMWARE_MANIFEST, TEMPLATES, export_firmware
 from toolchain.export.settings_header import (audio_ring_samples, frontend_constant_name, streaming_at_stride,
                                               tensor_arena_size)
-from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, quantize_filterbank
+from toolchain.frontend import FrontendParams, quantize_filterbank
 from toolchain.tflite.flatbuffer import model_io, model_ops, total_macs
 from toolchain.tflite.micro import TFLM_OPS
 
@@ -68,7 +68,7 @@ def model_dir(tmp_path: Path, tflite_bytes: bytes) -> Path:
     input_info, output_info = model_io(tflite_bytes)
     manifest = {
         "kind": "converted_keyword_model",
-        "frontend": DEFAULT_FRONTEND.to_dict(),
+        "frontend": FrontendParams().to_dict(),
         "labels": LABELS,
         "threshold": 0.8,
         "streaming": {"smoothing_window_ms": 1000, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20},
@@ -174,7 +174,7 @@ def test_inconsistent_artifacts_are_refused(tmp_path, model_dir):
     with pytest.raises(KwsError, match=r"output is int8 \[1, 3\], expected int8 \[1, 4\]"):
         export_firmware(model_dir, "nano33ble", tmp_path / "fw")
     manifest["labels"] = LABELS
-    manifest["frontend"] = dataclasses.replace(DEFAULT_FRONTEND, num_channels=32).to_dict()
+    manifest["frontend"] = FrontendParams(num_channels=32).to_dict()
     (model_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(KwsError, match="expected int8 \\[1, 49, 32\\]"):
         export_firmware(model_dir, "nano33ble", tmp_path / "fw")
@@ -185,12 +185,27 @@ def test_refuses_to_replace_a_directory_that_is_not_an_export(tmp_path, model_di
     precious = tmp_path / "home"
     precious.mkdir()
     (precious / "thesis.tex").write_text("do not delete")
-    with pytest.raises(KwsError, match="not a firmware export"):
-        export_firmware(model_dir, "nano33ble", precious)
+    with pytest.raises(KwsError, match=r"not a firmware_export \(thesis.tex\)"):
+        export_firmware(model_dir, "nano33ble", precious, force=True)
     assert (precious / "thesis.tex").read_text() == "do not delete"
     export_firmware(model_dir, "nano33ble", tmp_path / "fw")
-    export_firmware(model_dir, "cortex-m", tmp_path / "fw")  # an earlier export is replaced whole
+    with pytest.raises(KwsError, match="already holds a firmware_export; add --force"):
+        export_firmware(model_dir, "cortex-m", tmp_path / "fw")
+    export_firmware(model_dir, "cortex-m", tmp_path / "fw", force=True)  # an earlier export is replaced whole
     assert not (tmp_path / "fw" / "nano33ble").exists()
+
+
+def test_reexport_names_and_keeps_files_the_user_added_or_edited(tmp_path, model_dir):
+    out = tmp_path / "fw"
+    project = Path(export_firmware(model_dir, "cortex-m", out)["project_dir"])
+    (project / "sensor.c").write_text("int user_code;")
+    with pytest.raises(KwsError, match=r"changed since \(cortex-m/kws_app/sensor.c\)"):
+        export_firmware(model_dir, "cortex-m", out, force=True)
+    (project / "sensor.c").unlink()
+    (project / "main.cc").write_text("// edited by hand")
+    with pytest.raises(KwsError, match=r"changed since \(cortex-m/kws_app/main.cc\)"):
+        export_firmware(model_dir, "cortex-m", out, force=True)
+    assert (project / "main.cc").read_text() == "// edited by hand"
 
 
 def test_firmware_manifest_lists_every_file_with_its_hash(tmp_path, model_dir, tflite_bytes):
@@ -232,7 +247,7 @@ def test_settings_header_compiles_and_matches_the_manifest(tmp_path, model_dir, 
         [out],
     )
     _, output_info = model_io(tflite_bytes)
-    fe = DEFAULT_FRONTEND
+    fe = FrontendParams()
     assert printed.splitlines() == [
         "3",
         "_silence_ 0",
@@ -268,7 +283,7 @@ def test_device_feature_mapping_equals_the_host_frontend(tmp_path, model_dir):
         [out / "nano33ble" / "kws_keyword"],
     )
     device = np.array(printed.split(), dtype=np.int64)
-    host = quantize_filterbank(np.arange(65536), DEFAULT_FRONTEND)
+    host = quantize_filterbank(np.arange(65536), FrontendParams())
     np.testing.assert_array_equal(device, host)
 
 

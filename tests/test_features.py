@@ -6,7 +6,9 @@ from toolchain.audio import load_clip
 from toolchain.cli import main
 from toolchain.corpus.mswc import read_mswc
 from toolchain.features import cache_key, featurise
-from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, clip_features
+from toolchain.frontend import FrontendParams, clip_features
+
+REFERENCE = FrontendParams()
 
 
 def test_features_cli_on_synth_corpus_matches_frontend(synth_corpus, tmp_path):
@@ -16,7 +18,7 @@ def test_features_cli_on_synth_corpus_matches_frontend(synth_corpus, tmp_path):
     data = np.load(out)
     assert data["features"].shape == (54, 49, 40) and data["features"].dtype == np.int8
     assert set(data["splits"]) == {"train", "dev", "test"}
-    first = clip_features(load_clip(data["paths"][0].item()))
+    first = clip_features(load_clip(data["paths"][0].item()), REFERENCE)
     np.testing.assert_array_equal(data["features"][0], first)
 
 
@@ -34,15 +36,15 @@ def test_features_cli_on_speech_commands_and_folder(speech_commands_dir, tmp_pat
 def test_cache_is_keyed_by_content_and_params(synth_corpus, tmp_path):
     records = read_mswc(synth_corpus).clips[:4]
     cache = tmp_path / "cache"
-    first = featurise(records, cache_dir=cache, progress=False)
+    first = featurise(records, REFERENCE, cache_dir=cache, progress=False)
     assert len(list(cache.rglob("*.npy"))) == 4
-    again = featurise(records, cache_dir=cache, progress=False)
+    again = featurise(records, REFERENCE, cache_dir=cache, progress=False)
     np.testing.assert_array_equal(first.features, again.features)
     audio = load_clip(records[0].path)
     other = FrontendParams(num_channels=32)
-    assert cache_key(audio, DEFAULT_FRONTEND) != cache_key(audio, other)
+    assert cache_key(audio, REFERENCE) != cache_key(audio, other)
     shifted = np.roll(audio, 1)
-    assert cache_key(audio, DEFAULT_FRONTEND) != cache_key(shifted, DEFAULT_FRONTEND)
+    assert cache_key(audio, REFERENCE) != cache_key(shifted, REFERENCE)
     featurise(records, params=other, cache_dir=cache, progress=False)
     assert len(list(cache.rglob("*.npy"))) == 8
 
@@ -54,7 +56,7 @@ def test_bad_files_are_skipped_and_listed(synth_corpus, tmp_path):
     from dataclasses import replace
 
     records = records + [replace(records[0], path=broken)]
-    result = featurise(records, cache_dir=None, progress=False)
+    result = featurise(records, REFERENCE, cache_dir=None, progress=False)
     assert len(result.records) == 3 and result.skipped[0][0] == str(broken)
     out = tmp_path / "strict.npz"
     cli = CliRunner().invoke(main, ["features", str(tmp_path / "missing"), "--out", str(out)])

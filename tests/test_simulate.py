@@ -55,7 +55,7 @@ def write_model_dir(out: Path, model, representative: np.ndarray) -> Path:
     """A converted_keyword_model directory as `kws convert` writes it."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from toolchain.frontend import DEFAULT_FRONTEND
+    from toolchain.frontend import FrontendParams
     from toolchain.tflite.converter import to_tflite
     from toolchain.tflite.micro import measure_arena
 
@@ -68,7 +68,7 @@ def write_model_dir(out: Path, model, representative: np.ndarray) -> Path:
     (out / "model_float.tflite").write_bytes(to_tflite(model))
     (out / "model_int8.tflite").write_bytes(int8)
     manifest = {"kind": "converted_keyword_model", "labels": LABELS, "threshold": 0.6,
-                "frontend": DEFAULT_FRONTEND.to_dict(), "streaming": STREAMING,
+                "frontend": FrontendParams().to_dict(), "streaming": STREAMING,
                 "quantization": {"input": {"scale": in_scale, "zero_point": in_zero},
                                  "output": {"scale": out_scale, "zero_point": out_zero}},
                 "arena_bytes": measure_arena(int8), "keywords": {"beep": {"shot_files": [], "source": []}}}
@@ -83,9 +83,11 @@ def model_dirs() -> tuple[Path, Path]:
 
     rng = np.random.default_rng(0)
     kinds = np.repeat(np.arange(len(LABELS)), 100)
-    clips = batch_features(np.stack([noisy_clip(rng, LABELS[k]) for k in kinds]))
+    from toolchain.frontend import FrontendParams
+
+    clips = batch_features(np.stack([noisy_clip(rng, LABELS[k]) for k in kinds]), FrontendParams())
     # the last 49 frames of 3 s streams: the frontend's noise estimate has settled, as on a device
-    streamed = batch_features(np.stack([noisy_clip(rng, LABELS[k], 3.0) for k in kinds]), batch=64)
+    streamed = batch_features(np.stack([noisy_clip(rng, LABELS[k], 3.0) for k in kinds]), FrontendParams(), batch=64)
     features = np.concatenate([clips, streamed[:, -49:]]).astype(np.float32)
     kinds = np.concatenate([kinds, kinds])
     model = tiny_model(0)

@@ -57,11 +57,12 @@ def synth(languages, words_per_language, variants, seed, workers, out):
 def features(corpus, corpus_format, out, strict, cache):
     """Turn a corpus (MSWC, Speech Commands or a folder) into cached int8 49×40 features."""
     from toolchain.features import DEFAULT_CACHE, featurise, save_feature_set
+    from toolchain.frontend import FrontendParams
 
     from toolchain.corpus.any_corpus import read_corpus
 
     scan = read_corpus(corpus, corpus_format, strict)
-    feature_set = featurise(scan.clips, cache_dir=cache or DEFAULT_CACHE, strict=strict)
+    feature_set = featurise(scan.clips, FrontendParams(), cache_dir=cache or DEFAULT_CACHE, strict=strict)
     feature_set.skipped = scan.skipped + feature_set.skipped
     save_feature_set(feature_set, out)
     for path, reason in feature_set.skipped:

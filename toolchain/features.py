@@ -20,7 +20,7 @@ from toolchain.artifacts import write_bytes_atomic
 from toolchain.audio import load_clip
 from toolchain.corpus.records import ClipRecord
 from toolchain.errors import KwsError
-from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams
+from toolchain.frontend import FrontendParams
 
 DEFAULT_CACHE = Path(os.environ.get("KWS_CACHE", Path.home() / ".cache" / "kws")) / "features"
 
@@ -45,8 +45,9 @@ class FeatureSet:
         return [r.label for r in self.records]
 
 
-def batch_features(clips: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND, batch: int = 256) -> np.ndarray:
-    """int8 features of many int16 clips through a parallel tf.data map.
+def batch_features(clips: np.ndarray, params: FrontendParams, batch: int = 256) -> np.ndarray:
+    """int8 features of many int16 clips through a parallel tf.data map, with the frontend of the
+    artifact they serve.
 
     Clips longer than one second are lead-in + clip: the result is the settled features of their end."""
     import tensorflow as tf
@@ -84,7 +85,7 @@ def decode_clips(records: list[ClipRecord], strict: bool = False, progress: bool
     return kept, audio, skipped
 
 
-def featurise(records: list[ClipRecord], params: FrontendParams = DEFAULT_FRONTEND, cache_dir: Path | None = DEFAULT_CACHE,
+def featurise(records: list[ClipRecord], params: FrontendParams, cache_dir: Path | None = DEFAULT_CACHE,
               strict: bool = False, progress: bool = True) -> FeatureSet:
     """Decode, frontend and cache every record; unreadable or silent files are skipped and listed."""
     kept, audio, skipped = decode_clips(records, strict, progress)

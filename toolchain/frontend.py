@@ -87,9 +87,6 @@ class FrontendParams:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-DEFAULT_FRONTEND = FrontendParams()
-
-
 def require_same_frontend(expected: FrontendParams, found: dict | FrontendParams, where: str) -> None:
     """Fail loudly when two artifacts were made with different features."""
     other = found if isinstance(found, FrontendParams) else FrontendParams.from_dict(found)
@@ -98,13 +95,22 @@ def require_same_frontend(expected: FrontendParams, found: dict | FrontendParams
         raise KwsError(f"{where}: frontend mismatch {diff} (expected vs found); rebuild one side with the same frontend")
 
 
+def require_feature_input(input_shape, params: FrontendParams, where: str) -> None:
+    """A model must take this frontend's feature map: an artifact whose manifest names another
+    frontend than its network was built for is refused here, not fed the wrong features."""
+    found = tuple(int(d) for d in tuple(input_shape)[-2:])
+    if found != params.feature_shape:
+        raise KwsError(f"{where}: the network takes {found[0]}×{found[1]} feature maps but its frontend makes "
+                       f"{params.feature_shape[0]}×{params.feature_shape[1]}; the manifest and the model disagree, rebuild it")
+
+
 def _frontend_op():
     from tensorflow.lite.experimental.microfrontend.python.ops import audio_microfrontend_op
 
     return audio_microfrontend_op.audio_microfrontend
 
 
-def filterbank_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
+def filterbank_tf(audio_int16, params: FrontendParams):
     """uint16-valued filterbank frames (as int32) of one int16 waveform; usable inside tf.data."""
     import tensorflow as tf
 
@@ -132,7 +138,7 @@ def filterbank_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     return tf.cast(out, tf.int32)
 
 
-def quantize_filterbank_tf(filterbank, params: FrontendParams = DEFAULT_FRONTEND):
+def quantize_filterbank_tf(filterbank, params: FrontendParams):
     """The device's uint16 → int8 mapping, in integer arithmetic like the C code."""
     import tensorflow as tf
 
@@ -140,12 +146,12 @@ def quantize_filterbank_tf(filterbank, params: FrontendParams = DEFAULT_FRONTEND
     return tf.cast(tf.clip_by_value(value, -128, 127), tf.int8)
 
 
-def quantize_filterbank(filterbank: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND) -> np.ndarray:
+def quantize_filterbank(filterbank: np.ndarray, params: FrontendParams) -> np.ndarray:
     value = (filterbank.astype(np.int64) * params.value_scale + params.value_div // 2) // params.value_div - 128
     return np.clip(value, -128, 127).astype(np.int8)
 
 
-def features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
+def features_tf(audio_int16, params: FrontendParams):
     """int8 feature map (frames × channels) of one clip, as a graph op for tf.data pipelines."""
     import tensorflow as tf
 
@@ -156,7 +162,7 @@ def features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
 SETTLING_MS = 3000  # audio after which the noise estimate and PCAN gain have adapted (98 % for the slowest channels)
 
 
-def settled_features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
+def settled_features_tf(audio_int16, params: FrontendParams):
     """Feature map of the last second of `audio_int16` after the frontend has run over all of it.
 
     A device that has been listening for a while has a noise estimate and PCAN gain adapted to the
@@ -169,12 +175,12 @@ def settled_features_tf(audio_int16, params: FrontendParams = DEFAULT_FRONTEND):
     return tf.ensure_shape(frames[-params.num_frames:], [params.num_frames, params.num_channels])
 
 
-def lead_in_samples(lead_in_ms: int, params: FrontendParams = DEFAULT_FRONTEND) -> int:
+def lead_in_samples(lead_in_ms: int, params: FrontendParams) -> int:
     """`lead_in_ms` rounded down to whole frame steps, so the last frames line up with the clip's."""
     return params.sample_rate * int(lead_in_ms) // 1000 // params.step_samples * params.step_samples
 
 
-def clip_features(audio_int16: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND) -> np.ndarray:
+def clip_features(audio_int16: np.ndarray, params: FrontendParams) -> np.ndarray:
     """int8 (49, 40) features of one 1 s int16 clip."""
     import tensorflow as tf
 
@@ -183,7 +189,7 @@ def clip_features(audio_int16: np.ndarray, params: FrontendParams = DEFAULT_FRON
     return features_tf(tf.constant(audio_int16), params).numpy()
 
 
-def stream_features(audio_int16: np.ndarray, params: FrontendParams = DEFAULT_FRONTEND) -> np.ndarray:
+def stream_features(audio_int16: np.ndarray, params: FrontendParams) -> np.ndarray:
     """int8 frames of a long recording with the frontend state carried across, as on the device."""
     import tensorflow as tf
 

@@ -39,7 +39,7 @@ def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: in
     for info in manifest["keywords"].values():
         shots = np.stack([load_clip(model_dir / f) for f in info["shot_files"]])
         copies = int(np.ceil(per_class / len(shots)))
-        parts.append(augmented_features(shots, copies, seed, tracks)[:per_class])
+        parts.append(augmented_features(shots, copies, seed, tracks, frontend)[:per_class])
     return np.concatenate(parts)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from toolchain.embedding.data import ClipArrays
 from toolchain.features import batch_features
+from toolchain.frontend import FrontendParams
 from toolchain.tflite.converter import to_tflite
 from toolchain.tflite.flatbuffer import total_macs
 from toolchain.tflite.micro import measure_arena
@@ -13,9 +14,10 @@ from toolchain.tflite.micro import measure_arena
 LIMITS = {"int8_weight_bytes": 200_000, "macs": 6_000_000, "arena_bytes": 256_000}
 
 
-def embedding_budget(trunk: keras.Model, classifier: keras.Model, arrays: ClipArrays, samples: int = 64) -> dict:
+def embedding_budget(trunk: keras.Model, classifier: keras.Model, arrays: ClipArrays, frontend: FrontendParams,
+                     samples: int = 64) -> dict:
     picks = np.random.default_rng(0).choice(len(arrays.labels), min(samples, len(arrays.labels)), replace=False)
-    representative = batch_features(arrays.audio[np.sort(picks)]).astype(np.float32)
+    representative = batch_features(arrays.audio[np.sort(picks)], frontend).astype(np.float32)
     trunk_int8 = to_tflite(trunk, representative)
     classifier_int8 = to_tflite(classifier, representative)
     return {

@@ -10,12 +10,12 @@ import tensorflow as tf
 from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, spec_augment, time_shift
 from toolchain.corpus.background import silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN
-from toolchain.frontend import DEFAULT_FRONTEND, FrontendParams, features_tf, lead_in_samples, settled_features_tf
+from toolchain.frontend import FrontendParams, features_tf, lead_in_samples, settled_features_tf
 
 
 @dataclass
 class ClipArrays:
-    audio: np.ndarray  # int16 (N, 16000)
+    audio: np.ndarray  # int16 (N, clip samples)
     labels: np.ndarray  # int32 (N,)
 
 
@@ -39,7 +39,7 @@ def add_silence_and_unknown(audio: np.ndarray, labels: np.ndarray, class_names: 
 
 
 def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bool, tracks: list[np.ndarray],
-                    augment: AugmentParams = AugmentParams(), params: FrontendParams = DEFAULT_FRONTEND) -> tf.data.Dataset:
+                    params: FrontendParams, augment: AugmentParams = AugmentParams()) -> tf.data.Dataset:
     """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment."""
     lead_in = lead_in_samples(augment.lead_in_ms, params)
     bank = noise_bank_tensor(tracks, params.clip_samples + lead_in)

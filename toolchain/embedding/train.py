@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE
 from toolchain.augment import SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
@@ -33,7 +34,7 @@ from toolchain.embedding.multi_worker import accuracy, fit_multi_worker
 from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
-from toolchain.frontend import DEFAULT_FRONTEND, require_same_frontend
+from toolchain.frontend import FrontendParams, require_same_frontend
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     arch_overrides: dict = field(default_factory=dict)
     command: str = ""
+    # the features every later artifact inherits; chosen here, read from the artifact everywhere after
+    frontend: FrontendParams = FrontendParams()
 
     @property
     def workdir(self) -> Path:
@@ -116,7 +119,7 @@ def _load_split_arrays(config: TrainConfig, vocab, class_names, tracks):
     return out, kept, skipped + scan.skipped
 
 
-def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, seed: int, tracks) -> bytes:
+def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, seed: int, tracks, frontend: FrontendParams) -> bytes:
     """int8 features of a few training clips per word, the 'unknown' pool of later enrolments: each
     clip clean, and again in settled background noise as the device hears words between keywords."""
     rng = np.random.default_rng(seed)
@@ -128,16 +131,16 @@ def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, see
         picks += list(rng.choice(idx, min(per_word, idx.size), replace=False))
     picks = np.array(sorted(picks))
     chosen = ClipArrays(arrays.audio[picks], arrays.labels[picks])
-    noisy = feature_dataset(chosen, 256, seed, True, tracks, SETTLED_NOISE)
+    noisy = feature_dataset(chosen, 256, seed, True, tracks, frontend, SETTLED_NOISE)
     noisy_features, noisy_labels = zip(*[(x.numpy(), y.numpy()) for x, y in noisy])
-    features = np.concatenate([batch_features(chosen.audio), np.concatenate(noisy_features).astype(np.int8)])
+    features = np.concatenate([batch_features(chosen.audio, frontend), np.concatenate(noisy_features).astype(np.int8)])
     labels = np.concatenate([chosen.labels, np.concatenate(noisy_labels)])
     buffer = io.BytesIO()
     np.savez_compressed(buffer, features=features,
                         labels=np.array([class_names[i].split("/", 1)[1] for i in labels]),
                         languages=np.array([class_names[i].split("/", 1)[0] for i in labels]),
                         settled_noise=np.repeat([False, True], len(picks)),
-                        frontend=np.array(json.dumps(DEFAULT_FRONTEND.to_dict())))
+                        frontend=np.array(json.dumps(frontend.to_dict())))
     return buffer.getvalue()
 
 
@@ -145,10 +148,10 @@ def _initial_classifier(config: TrainConfig, num_classes: int) -> tuple[keras.Mo
     """A fresh network, or --init-from's feature extractor under a new word layer; with the
     architecture name and params that rebuild it."""
     if config.init_from is None:
-        model, params = build_classifier(config.architecture, DEFAULT_FRONTEND.feature_shape, num_classes, config.arch_overrides)
+        model, params = build_classifier(config.architecture, config.frontend.feature_shape, num_classes, config.arch_overrides)
         return model, config.architecture, params
     parent = load_embedding(config.init_from)
-    require_same_frontend(DEFAULT_FRONTEND, parent.manifest["frontend"], str(config.init_from))
+    require_same_frontend(config.frontend, parent.manifest["frontend"], str(config.init_from))
     trunk = trunk_of(parent.classifier)
     x = keras.layers.Dropout(0.2)(trunk.output)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
@@ -179,6 +182,9 @@ def _compile(model: keras.Model, learning_rate: float, steps: int) -> None:
 
 def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     started = time.time()
+    if (config.frontend.sample_rate, config.frontend.clip_samples) != (SAMPLE_RATE, CLIP_SAMPLES):
+        raise KwsError(f"frontend: clips are decoded at {SAMPLE_RATE} Hz, {CLIP_SAMPLES} samples each; a frontend at "
+                       f"{config.frontend.sample_rate} Hz / {config.frontend.clip_samples} samples cannot read them")
     keras.utils.set_random_seed(config.seed)
     corpus_manifest_path = Path(config.corpus) / "manifest.json"
     corpus_manifest = json.loads(corpus_manifest_path.read_text()) if corpus_manifest_path.is_file() else {}
@@ -198,8 +204,8 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     strategy = distribution_strategy()
     batch = config.batch_size * strategy.num_replicas_in_sync
-    train_ds = feature_dataset(arrays["train"], batch, config.seed, True, tracks)
-    dev_ds = feature_dataset(arrays["dev"], batch, config.seed, False, tracks)
+    train_ds = feature_dataset(arrays["train"], batch, config.seed, True, tracks, config.frontend)
+    dev_ds = feature_dataset(arrays["dev"], batch, config.seed, False, tracks, config.frontend)
     steps = config.max_steps_per_epoch or int(np.ceil(len(arrays["train"].labels) / batch))
     if config.max_steps_per_epoch:
         train_ds = train_ds.repeat()
@@ -218,13 +224,13 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         _compile(model, config.learning_rate, steps * config.epochs)
     epochs_run = _fit(model, strategy, train_ds, dev_ds, steps, config.epochs, batch, workdir, config.resume, verbose)
     dev_acc = accuracy(model, dev_ds)
-    test_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, False, tracks))
-    test_noisy_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, True, tracks, SETTLED_NOISE))
+    test_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, False, tracks, config.frontend))
+    test_noisy_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, True, tracks, config.frontend, SETTLED_NOISE))
     if keras.mixed_precision.global_policy().name != "float32":
         keras.mixed_precision.set_global_policy("float32")
         # the same layers in float32 (an --init-from model is the parent's architecture too), so the
         # saved artifact and its int8 conversion never carry float16 weights
-        float_model = build_classifier(architecture, DEFAULT_FRONTEND.feature_shape, len(class_names), arch_params)[0]
+        float_model = build_classifier(architecture, config.frontend.feature_shape, len(class_names), arch_params)[0]
         float_model.set_weights(model.get_weights())
         model = float_model
     trunk = trunk_of(model)
@@ -235,7 +241,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         "embedding_layer": EMBEDDING_LAYER,
         "embedding_dim": int(trunk.output.shape[-1]),
         "embedding_hash": weights_hash(trunk),
-        "frontend": DEFAULT_FRONTEND.to_dict(),
+        "frontend": config.frontend.to_dict(),
         "classes": class_names,
         "languages": list(config.languages),
         "vocabulary": {lang: [w for l, w in vocab if l == lang] for lang in config.languages},
@@ -259,10 +265,10 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         return manifest
     from toolchain.embedding.budget import embedding_budget
 
-    manifest["budget"] = embedding_budget(trunk, model, arrays["train"])
+    manifest["budget"] = embedding_budget(trunk, model, arrays["train"], config.frontend)
     with staged_directory(config.out) as stage:
         model.save(stage / CLASSIFIER_FILE)
-        write_bytes_atomic(stage / UNKNOWN_BANK_FILE, _unknown_bank(arrays["train"], class_names, 3, config.seed, tracks))
+        write_bytes_atomic(stage / UNKNOWN_BANK_FILE, _unknown_bank(arrays["train"], class_names, 3, config.seed, tracks, config.frontend))
         write_json_atomic(stage / "manifest.json", manifest)
         (stage / "MODEL_CARD.md").write_text(model_card(manifest), encoding="utf-8")
     return manifest

@@ -22,7 +22,7 @@ from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.baselines import dtw_scores, from_scratch_scores
 from toolchain.fewshot.head import EmbeddingCache, head_data_from_features, keyword_training_features, train_head
-from toolchain.frontend import require_same_frontend
+from toolchain.frontend import require_feature_input
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def choose_targets(clips: list[ClipRecord], embedding: Embedding, config: EvalCo
 
 def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: EvalConfig = EvalConfig(), progress: bool = True) -> dict:
     started = time.time()
-    require_same_frontend(embedding.frontend, embedding.manifest["frontend"], str(embedding.path))
+    frontend = embedding.frontend
+    require_feature_input(embedding.trunk.input_shape, frontend, str(embedding.path))
     scan = read_mswc(corpus)
     targets = choose_targets(scan.clips, embedding, config)
     if not any(targets.values()):
@@ -87,14 +88,14 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
     records = [c for c in scan.clips if (c.language, c.label) in pool]
     kept, audio, _ = decode_clips(records, progress=progress)
     audio = np.stack(audio)
-    features = batch_features(audio).astype(np.float32)
+    features = batch_features(audio, frontend).astype(np.float32)
     vectors = embed(embedding.trunk, features)
     keys = np.array([f"{r.language}/{r.label}" for r in kept])
     splits = np.array([r.split for r in kept])
     speakers = np.array([r.speaker for r in kept])
     cache = EmbeddingCache(embedding, config.seed)
-    silence_audio = silence_clips(cache.tracks, config.silence_per_target, config.seed + 99, embedding.frontend.clip_samples)
-    silence_features = batch_features(silence_audio).astype(np.float32)
+    silence_audio = silence_clips(cache.tracks, config.silence_per_target, config.seed + 99, frontend.clip_samples)
+    silence_features = batch_features(silence_audio, frontend).astype(np.float32)
     silence_vectors = embed(embedding.trunk, silence_features)
     rng = np.random.default_rng(config.seed)
     rows = []
@@ -113,7 +114,7 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
             continue
         is_target = np.r_[np.ones(len(pos_idx), bool), np.zeros(len(neg_idx) + len(silence_vectors), bool)]
         test_vectors = np.concatenate([vectors[pos_idx], vectors[neg_idx], silence_vectors])
-        positives = keyword_training_features({key: audio[shot_idx]}, config.seed, cache.tracks)
+        positives = keyword_training_features({key: audio[shot_idx]}, config.seed, cache.tracks, frontend)
         data = head_data_from_features(cache, positives)
         head = train_head(data, config.seed)
         scores = head.predict(test_vectors, verbose=0)[:, 2]

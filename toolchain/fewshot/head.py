@@ -12,7 +12,7 @@ from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import Embedding, embed
 from toolchain.embedding.data import ClipArrays, feature_dataset
 from toolchain.features import batch_features
-from toolchain.frontend import lead_in_samples
+from toolchain.frontend import FrontendParams, lead_in_samples, require_feature_input
 
 SHOT_AUGMENT = AugmentParams(max_shift_ms=120, background_probability=0.7, snr_db_range=(5.0, 25.0),
                              time_masks=1, time_mask_frames=4, freq_masks=1, freq_mask_channels=4)
@@ -25,27 +25,30 @@ class HeadData:
     class_names: list[str]
 
 
-def augmented_features(shots: np.ndarray, copies: int, seed: int, tracks) -> np.ndarray:
+def augmented_features(shots: np.ndarray, copies: int, seed: int, tracks, frontend: FrontendParams) -> np.ndarray:
     """`copies` shifted / noisy / masked versions of each shot, plus the clean shots."""
     repeated = ClipArrays(np.repeat(shots, copies, axis=0), np.zeros(len(shots) * copies, np.int32))
-    dataset = feature_dataset(repeated, 256, seed, True, tracks, SHOT_AUGMENT)
+    dataset = feature_dataset(repeated, 256, seed, True, tracks, frontend, SHOT_AUGMENT)
     augmented = np.concatenate([x.numpy() for x, _ in dataset])
-    return np.concatenate([batch_features(shots).astype(np.float32), augmented])
+    return np.concatenate([batch_features(shots, frontend).astype(np.float32), augmented])
 
 
 class EmbeddingCache:
     """Unknown-bank and silence embeddings depend only on the embedding: compute them once."""
 
     def __init__(self, embedding: Embedding, seed: int = 0, silence_count: int = 200):
+        frontend = embedding.frontend
+        require_feature_input(embedding.trunk.input_shape, frontend, str(embedding.path))
         self.embedding = embedding
         self.bank_features, self.bank_words = embedding.unknown_bank()
         self.bank = embed(embedding.trunk, self.bank_features)
         self.tracks = background_tracks(None, seed)
         # fresh-frontend silence, and silence the frontend has settled on (noise suppressed to the floor)
+        fresh = silence_clips(self.tracks, silence_count, seed, frontend.clip_samples)
         settled = silence_clips(self.tracks, silence_count, seed + 1,
-                                embedding.frontend.clip_samples + lead_in_samples(SHOT_AUGMENT.lead_in_ms, embedding.frontend))
-        self.silence = np.concatenate([embed(embedding.trunk, batch_features(silence_clips(self.tracks, silence_count, seed, embedding.frontend.clip_samples))),
-                                       embed(embedding.trunk, batch_features(settled))])
+                                frontend.clip_samples + lead_in_samples(SHOT_AUGMENT.lead_in_ms, frontend))
+        self.silence = np.concatenate([embed(embedding.trunk, batch_features(fresh, frontend)),
+                                       embed(embedding.trunk, batch_features(settled, frontend))])
 
     def unknown_for(self, keywords: list[str]) -> np.ndarray:
         """Bank embeddings of every word that is not one of `keywords` (never the target)."""
@@ -54,9 +57,10 @@ class EmbeddingCache:
         return self.bank[keep]
 
 
-def keyword_training_features(keyword_shots: dict[str, np.ndarray], seed: int, tracks, copies: int | None = None) -> dict[str, np.ndarray]:
+def keyword_training_features(keyword_shots: dict[str, np.ndarray], seed: int, tracks, frontend: FrontendParams,
+                              copies: int | None = None) -> dict[str, np.ndarray]:
     """Augmented feature maps of each keyword's shots, seeded per keyword position."""
-    return {name: augmented_features(shots, copies or max(8, 160 // len(shots)), seed + index, tracks)
+    return {name: augmented_features(shots, copies or max(8, 160 // len(shots)), seed + index, tracks, frontend)
             for index, (name, shots) in enumerate(keyword_shots.items(), start=2)}
 
 
@@ -70,7 +74,7 @@ def head_data_from_features(cache: EmbeddingCache, keyword_features: dict[str, n
 
 
 def build_head_data(cache: EmbeddingCache, keyword_shots: dict[str, np.ndarray], seed: int, copies: int | None = None) -> HeadData:
-    return head_data_from_features(cache, keyword_training_features(keyword_shots, seed, cache.tracks, copies))
+    return head_data_from_features(cache, keyword_training_features(keyword_shots, seed, cache.tracks, cache.embedding.frontend, copies))
 
 
 def train_head(data: HeadData, seed: int, epochs: int = 40) -> keras.Model:

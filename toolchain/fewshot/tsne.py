@@ -31,7 +31,7 @@ def embedding_view(embedding: Embedding, corpus: Path, out: Path, max_words: int
     chosen = {words[i] for i in rng.choice(len(words), min(max_words, len(words)), replace=False)}
     clips = [c for c in clips if (c.language, c.label) in chosen]
     kept, audio, _ = decode_clips(clips, progress=progress)
-    vectors = embed(embedding.trunk, batch_features(np.stack(audio)).astype(np.float32))
+    vectors = embed(embedding.trunk, batch_features(np.stack(audio), embedding.frontend).astype(np.float32))
     labels = np.array([f"{r.language}/{r.label}" for r in kept])
     silhouette = float(silhouette_score(vectors, labels, metric="cosine"))
     folds = int(min(5, np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
