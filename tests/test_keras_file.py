@@ -1,11 +1,8 @@
-"""`.keras` files whose bytes depend only on the model (toolchain/keras_file.py), and enrolment that is byte-reproducible."""
+"""`.keras` files whose bytes depend only on the model (toolchain/keras_file.py)."""
 import io
 import json
 import re
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -55,24 +52,3 @@ def test_the_stable_file_loads_as_the_same_model(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
     x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-
-
-def test_two_enrolments_with_the_same_inputs_and_seed_are_byte_identical(tiny_embedding, shots_dir, tmp_path):
-    """Every file equal byte for byte; the manifest's only difference is training.wall_time_s (a duration, kept
-    as a contract). Each run is its own process, as `kws enroll` is: Keras numbers auto-named layers per process."""
-    kws = Path(sys.executable).with_name("kws")
-    runs = [subprocess.Popen([str(kws), "enroll", "--keyword", "gelb", "--shots", str(shots_dir), "--embedding", str(tiny_embedding),
-                              "--seed", "3", "--out", str(tmp_path / name)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for name in ("a", "b")]
-    for run in runs:
-        _, err = run.communicate(timeout=600)
-        assert run.returncode == 0, err
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert Path("model.keras") in files
-    manifests = [json.loads((tmp_path / name / "manifest.json").read_text()) for name in ("a", "b")]
-    for manifest in manifests:
-        manifest["training"].pop("wall_time_s")
-    assert manifests[0] == manifests[1]
-    differing = [str(f) for f in files if f != Path("manifest.json") and (tmp_path / "a" / f).read_bytes() != (tmp_path / "b" / f).read_bytes()]
-    assert not differing
