@@ -236,11 +236,18 @@ def latency_estimates(s: Sources) -> str:
             f"~{f['small_latency_ms_cortex_m7_216mhz']:g} ms")
 
 
+def demo_gate(s: Sources) -> str:
+    f = s.figures("device")
+    met = f["demo_accuracy_drop_pp"] <= f["demo_max_drop_pp"]
+    return (f"PTQ {'meets' if met else 'misses'} the {f['demo_max_drop_pp']:g}-point gate on the demo "
+            f"(float → TFLM int8 drop {f['demo_accuracy_drop_pp']:.2f} pp)")
+
+
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "embedding-run": embedding_run, "embedding-budget": embedding_budget, "small-embedding": small_embedding,
     "nano-pace": nano_pace, "fewshot-status": fewshot_status, "fewshot-baselines": fewshot_baselines,
-    "nano-big": nano_big, "nano-small": nano_small, "measured-table": measured_table,
+    "demo-gate": demo_gate, "nano-big": nano_big, "nano-small": nano_small, "measured-table": measured_table,
     "latency-estimates": latency_estimates, "measured-sources": measured_sources,
 }
 
