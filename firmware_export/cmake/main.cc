@@ -1,10 +1,11 @@
 // Generic Cortex-M keyword-spotting app: runs the model on a test feature buffer at the inference
-// stride and feeds the recognizer, printing through TFLM's DebugLog (UART/semihosting: provided
-// by your board layer or TFLM's cortex_m_generic target). Static code; model specifics come from
-// the generated headers next to this file.
+// stride and feeds the recognizer, printing through TFLM's MicroPrintf into KwsBoardLog (kws_log.h:
+// stdout by default, or your board layer's UART/semihosting sink). Static code; model specifics
+// come from the generated headers next to this file.
 #include <stdint.h>
 #include <string.h>
 
+#include "kws_log.h"
 #include "model_runner.h"
 #include "model_settings.h"
 #include "recognizer.h"
@@ -30,6 +31,7 @@ int Fail(const char* reason) {
 
 int main() {
   tflite::InitializeTarget();
+  KwsStartLogging();
 
   tflite::MicroInterpreter* started = nullptr;
   if (const char* problem = StartInterpreter(g_tensor_arena, &started)) return Fail(problem);

@@ -1,0 +1,45 @@
+"""Cycles from counted instructions: a cycles-per-instruction range for the Cortex-M4, and the
+latency range it gives at a clock.
+
+Cortex-M4 Technical Reference Manual (Arm DDI 0439B, §3.3.1 "Cortex-M4 instructions" timing
+table): data processing, multiply and the DSP MACs (SMLAD, SMLABB, ...) take 1 cycle; LDR 2
+(N+1 for N pipelined loads); LDM/STM 1+N; taken branches 1+P with P = 1..3 pipeline refill; SDIV
+2..12. TFLM kernels are load- and branch-heavy around MAC inner loops, and flash wait states on a
+real part (nRF52840: instruction cache) add stalls, so we take 1.0 (every instruction single-cycle)
+to 2.0 cycles per instruction. That range is derived from the TRM's per-instruction timings, not
+measured on silicon: calibrate with the sketch's printed inference time on a board.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from toolchain.errors import bad_input
+
+CPI_RANGE = (1.0, 2.0)
+CPI_SOURCE = ("Cortex-M4 TRM (Arm DDI 0439B) §3.3.1 instruction timings: ALU/MAC 1 cycle, LDR 2, branch 1+P (P 1-3); "
+              "1.0-2.0 assumed for TFLM kernels with flash wait states, not measured on silicon")
+
+
+def latency_ms_range(instructions: float, clock_hz: float) -> tuple[float, float]:
+    """(fastest, slowest) milliseconds for `instructions` at `clock_hz`, over CPI_RANGE."""
+    low, high = CPI_RANGE
+    return round(instructions * low / clock_hz * 1000, 2), round(instructions * high / clock_hz * 1000, 2)
+
+
+def measured_load(report_path: Path, model_sha256: str, kernels: str = "cmsis-nn") -> dict:
+    """Counted instructions of `model_sha256` from a `kws run-emulated` report.json: per inference
+    (model + recognizer) and per second of audio for the frontend, which runs whatever the stride."""
+    report_path = Path(report_path)
+    try:
+        runs = json.loads(report_path.read_text(encoding="utf-8"))["runs"]
+        run = runs[kernels]
+        counts = run["instructions"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise bad_input(report_path, f"no {kernels} run of `kws run-emulated` ({type(exc).__name__})") from exc
+    if run.get("model_sha256") != model_sha256:
+        raise bad_input(report_path, f"measured model {str(run.get('model_sha256'))[:12]} is not this model {model_sha256[:12]}")
+    if not all(run["bit_exact"].values()):
+        raise bad_input(report_path, "that emulated run was not bit-exact with the host; its figures are not trusted")
+    return {"kernels": kernels, "instructions_per_inference": counts["model_per_inference"]["mean"] + counts["recognizer_per_inference"],
+            "frontend_instructions_per_second": counts["per_second_of_audio"]["frontend"]}

@@ -1,0 +1,238 @@
+"""Run an exported self-test firmware on the emulated Cortex-M4F and check it against the host.
+
+    report = run_emulated(Path("OUT"), kernels="cmsis-nn")   # OUT from kws export-firmware --board qemu-mps2-an386
+
+builds the project against the real TFLM (toolchain.firmware.build), runs it on QEMU
+(toolchain.firmware.qemu) and replays the same compiled-in audio through the host simulation:
+`toolchain.frontend.stream_features`, the model on the TFLM Python interpreter, and the Python
+`Recognizer`. Features, every output and every recognizer decision must be identical. The
+executed instructions per stage go into `OUT/report.json` (one entry per kernel set) and the
+`measured` section of `OUT/firmware_manifest.json`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.artifacts import sha256_file, write_json_atomic
+from toolchain.errors import KwsError, bad_input
+from toolchain.firmware.build import CACHE_ROOT, build_project
+from toolchain.firmware.latency import CPI_RANGE, CPI_SOURCE
+from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
+from toolchain.firmware.tools import KERNELS
+
+FIRMWARE_MANIFEST = "firmware_manifest.json"
+REPORT = "report.json"
+NANO_RAM_BYTES = 256 * 1024  # nRF52840
+NANO_FLASH_BYTES = 1024 * 1024
+
+
+def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float = 600) -> dict:
+    """Build, run and compare one self-test export; return (and record) its report.
+
+    Args:
+        export_dir: a `kws export-firmware --board qemu-mps2-an386` output.
+        kernels: "cmsis-nn" or "reference" (TFLM's portable kernels).
+        timeout_s: QEMU wall-clock limit.
+    Returns:
+        the report: bit-exactness of features/outputs/decisions, detections, instruction counts
+        per stage and per second of audio, image sizes, arena used.
+    """
+    export_dir = Path(export_dir)
+    if kernels not in KERNELS:
+        raise KwsError(f"--kernels {kernels}: choose one of {', '.join(KERNELS)}")
+    manifest = _firmware_manifest(export_dir)
+    project = export_dir / manifest["project"]
+    image = build_project(project, kernels, build_dir(export_dir, kernels))
+    run = run_elf(image.elf, timeout_s)
+    device = parse_output(run.lines, image.elf)
+    if run.exit_code != 0 or not device["done"]:
+        last = run.lines[-1] if run.lines else "no output"
+        raise KwsError(f"{image.elf}: the self-test stopped (exit {run.exit_code}): {last[:200]}")
+    host = host_simulation(manifest, _test_audio(project))
+    comparison = compare(device, host)
+    report = {
+        "board": manifest["board"], "machine": MACHINE, "kernels": kernels, "qemu": _qemu_version(),
+        "model_sha256": manifest["source"]["model_sha256"],
+        "image": image.to_dict(),
+        "fits_nano33ble": {"flash": image.flash_bytes <= NANO_FLASH_BYTES, "static_ram": image.ram_bytes <= NANO_RAM_BYTES,
+                           "flash_bytes": NANO_FLASH_BYTES, "ram_bytes": NANO_RAM_BYTES},
+        "arena_used_bytes": device["arena_used"], "tensor_arena_size": device["arena_size"],
+        "audio_seconds": round(host["audio_samples"] / host["sample_rate"], 3),
+        "frames": len(device["features"]), "inferences": len(device["inferences"]),
+        "inference_stride_ms": int(manifest["realtime"]["streaming"]["inference_stride_ms"]),
+        **comparison,
+        "instructions": instruction_counts(device, manifest, host),
+        "cycles_per_instruction": {"range": list(CPI_RANGE), "source": CPI_SOURCE},
+        "wall_s": run.wall_s,
+    }
+    _record(export_dir, manifest, kernels, report)
+    return report
+
+
+def build_dir(export_dir: Path, kernels: str) -> Path:
+    """Outside the export (which holds only the files it was written with), one per export and kernel set."""
+    key = hashlib.sha256(str(Path(export_dir).resolve()).encode()).hexdigest()[:16]
+    return CACHE_ROOT.parent / "firmware-builds" / key / kernels
+
+
+def parse_output(lines: list[str], where: Path) -> dict:
+    """The self-test's printed lines (format: firmware_export/boards/qemu-mps2-an386/main.cc)."""
+    device = {"calibration": check_calibration(lines, where), "features": [], "inferences": [], "done": False,
+              "arena_used": None, "arena_size": None, "frontend_ticks": None}
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "error":
+            raise KwsError(f"{where}: the firmware reports: {line[6:]}")
+        if parts[0] == "arena":
+            device["arena_used"], device["arena_size"] = int(parts[1]), int(parts[2])
+        elif parts[0] == "feature":
+            device["features"].append(np.frombuffer(bytes.fromhex(parts[2]), np.int8))
+        elif parts[0] == "inference":
+            frame, now_ms, outputs, label, score_bits, is_new, model_ticks, recognizer_ticks = parts[1:9]
+            device["inferences"].append({
+                "frame": int(frame), "time_ms": int(now_ms), "outputs": np.frombuffer(bytes.fromhex(outputs), np.int8),
+                "label": int(label), "score_bits": int(score_bits), "is_new": is_new == "1",
+                "model_ticks": int(model_ticks), "recognizer_ticks": int(recognizer_ticks)})
+        elif parts[0] == "frontend":
+            device["frontend_frames"], device["frontend_ticks"] = int(parts[1]), int(parts[2])
+        elif parts[0] == "done":
+            device["done"] = int(parts[1]) == len(device["inferences"])
+    return device
+
+
+def host_simulation(manifest: dict, audio: np.ndarray) -> dict:
+    """What the host computes on `audio` with the export's model and recognizer settings."""
+    from toolchain.convert.artifact import load_converted_model
+    from toolchain.frontend import stream_features
+    from toolchain.simulate.recognizer import Recognizer
+    from toolchain.simulate.runtimes import TflmRunner
+    from toolchain.simulate.stream import window_end_ms
+    from toolchain.streaming import StreamingParams
+    from toolchain.tflite.flatbuffer import total_macs
+
+    model = load_converted_model(Path(manifest["source"]["model_dir"]))
+    model = dataclasses.replace(model, streaming=StreamingParams.from_dict(manifest["realtime"]["streaming"], FIRMWARE_MANIFEST))
+    frontend = model.frontend
+    frames = stream_features(audio, frontend)
+    ends = np.arange(frontend.num_frames - 1, len(frames), model.streaming.stride_frames(frontend))
+    windows = np.stack([frames[end - frontend.num_frames + 1:end + 1] for end in ends]) if len(ends) else \
+        np.zeros((0, *frontend.feature_shape), np.int8)
+    posteriors = TflmRunner(model).predict(windows)
+    times = window_end_ms(model, ends)
+    recognizer = Recognizer(model.labels, model.threshold, model.streaming)
+    decisions = [recognizer.process(row, int(t)) for row, t in zip(posteriors, times)]
+    return {"features": frames, "ends": ends, "times": times, "posteriors": posteriors, "decisions": decisions,
+            "labels": model.labels, "output_scale": float(model.model_output.scale),
+            "output_zero_point": int(model.model_output.zero_point), "audio_samples": len(audio),
+            "sample_rate": frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes())}
+
+
+def compare(device: dict, host: dict) -> dict:
+    """Bit-exactness of features, outputs and recognizer decisions, with the first difference of each."""
+    features = np.array(device["features"]) if device["features"] else np.zeros((0, host["features"].shape[1]), np.int8)
+    same_shape = features.shape == host["features"].shape
+    feature_rows = int(np.sum(np.any(features != host["features"], axis=1))) if same_shape else None
+    inferences = device["inferences"]
+    scale, zero_point = np.float32(host["output_scale"]), np.float32(host["output_zero_point"])
+    output_mismatch, decision_mismatch, first = 0, 0, {}
+    if len(inferences) != len(host["ends"]):
+        first["inferences"] = f"device ran {len(inferences)} inferences, host {len(host['ends'])}"
+    for i, (run, end, t, posterior, decision) in enumerate(zip(inferences, host["ends"], host["times"], host["posteriors"],
+                                                                host["decisions"])):
+        device_posterior = ((run["outputs"].astype(np.float32) - zero_point) * scale).astype(np.float32)
+        if run["frame"] != int(end) or run["time_ms"] != int(t) or not np.array_equal(device_posterior, posterior):
+            output_mismatch += 1
+            first.setdefault("outputs", f"inference {i} (frame {run['frame']}): device {run['outputs'].tolist()}")
+        host_bits = int(np.array(decision.score, np.float32).view(np.uint32))
+        if (run["label"], run["score_bits"], run["is_new"]) != (decision.label, host_bits, decision.is_new):
+            decision_mismatch += 1
+            first.setdefault("decisions", f"inference {i}: device {run['label']}/{run['score_bits']:#x}/{run['is_new']}, "
+                                          f"host {decision.label}/{host_bits:#x}/{decision.is_new}")
+    counts_match = len(inferences) == len(host["ends"])
+    detections = [{"time_ms": run["time_ms"], "label": host["labels"][run["label"]]} for run in inferences if run["is_new"]]
+    host_detections = [{"time_ms": int(t), "label": host["labels"][d.label]}
+                       for t, d in zip(host["times"], host["decisions"]) if d.is_new]
+    if not same_shape:
+        first["features"] = f"device {features.shape[0]} frames, host {host['features'].shape[0]}"
+    elif feature_rows:
+        first["features"] = f"{feature_rows} frames differ, first at {int(np.argmax(np.any(features != host['features'], axis=1)))}"
+    return {
+        "bit_exact": {"features": same_shape and feature_rows == 0, "outputs": counts_match and output_mismatch == 0,
+                      "decisions": counts_match and decision_mismatch == 0, "detections": detections == host_detections},
+        "mismatches": {"feature_frames": feature_rows, "outputs": output_mismatch, "decisions": decision_mismatch},
+        "first_difference": first,
+        "detections": detections, "host_detections": host_detections,
+    }
+
+
+def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
+    """Executed instructions per stage, per inference and per second of audio at the model's own stride."""
+    ticks = np.array([run["model_ticks"] for run in device["inferences"]], np.int64)
+    recognizer = np.array([run["recognizer_ticks"] for run in device["inferences"]], np.int64)
+    if not len(ticks):
+        raise KwsError("self-test: the audio is shorter than one window, nothing was inferred")
+    per_inference = int(ticks.mean() * INSTRUCTIONS_PER_TICK)
+    audio_s = host["audio_samples"] / host["sample_rate"]
+    frontend_per_second = int(device["frontend_ticks"] * INSTRUCTIONS_PER_TICK / audio_s)
+    inferences_per_second = 1000 / int(manifest["realtime"]["model_inference_stride_ms"])
+    recognizer_per_call = int(recognizer.mean() * INSTRUCTIONS_PER_TICK)
+    per_second = {"frontend": frontend_per_second, "model": int(per_inference * inferences_per_second),
+                  "recognizer": int(recognizer_per_call * inferences_per_second)}
+    per_second["total"] = sum(per_second.values())
+    return {
+        "calibration": device["calibration"],
+        "model_per_inference": {"mean": per_inference, "min": int(ticks.min() * INSTRUCTIONS_PER_TICK),
+                                "max": int(ticks.max() * INSTRUCTIONS_PER_TICK)},
+        "model_per_mac": round(per_inference / host["macs"], 2) if host["macs"] else None,
+        "macs": host["macs"],
+        "frontend_per_frame": int(device["frontend_ticks"] * INSTRUCTIONS_PER_TICK / max(1, device["frontend_frames"])),
+        "recognizer_per_inference": recognizer_per_call,
+        "per_second_of_audio": per_second,
+        "per_second_at_stride_ms": int(manifest["realtime"]["model_inference_stride_ms"]),
+    }
+
+
+def _firmware_manifest(export_dir: Path) -> dict:
+    path = export_dir / FIRMWARE_MANIFEST
+    if not path.is_file():
+        raise bad_input(export_dir, f"no {FIRMWARE_MANIFEST}: not a `kws export-firmware` output")
+    manifest = json.loads(path.read_text())
+    if manifest.get("board") != "qemu-mps2-an386":
+        raise bad_input(path, f"board {manifest.get('board')!r} has no emulated self-test; export with --board qemu-mps2-an386")
+    return manifest
+
+
+def _test_audio(project: Path) -> np.ndarray:
+    """The samples compiled into the firmware, read back from the generated source."""
+    source = project / "test_audio.cc"
+    if not source.is_file():
+        raise bad_input(project, "no test_audio.cc")
+    text = source.read_text()
+    return np.array([int(v) for v in re.findall(r"-?\d+", text[text.index("{") + 1:])], np.int16)
+
+
+def _qemu_version() -> str:
+    out = subprocess.run(["qemu-system-arm", "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+def _record(export_dir: Path, manifest: dict, kernels: str, report: dict) -> None:
+    report_path = export_dir / REPORT
+    runs = json.loads(report_path.read_text()).get("runs", {}) if report_path.is_file() else {}
+    runs[kernels] = report
+    write_json_atomic(report_path, {"kind": "emulated_firmware_report", "runs": runs})
+    summary = {k: {"instructions": r["instructions"], "image": r["image"], "arena_used_bytes": r["arena_used_bytes"],
+                   "bit_exact": r["bit_exact"], "cycles_per_instruction": r["cycles_per_instruction"]}
+               for k, r in runs.items()}
+    # report.json joins the export's file list, so a later `--force` export knows it as its own
+    files = dict(manifest.get("files") or {}, **{REPORT: sha256_file(report_path)})
+    write_json_atomic(export_dir / FIRMWARE_MANIFEST, dict(manifest, measured=summary, files=files))
