@@ -19,7 +19,7 @@ test: setup
 	$(PY) -m pytest -q tests
 
 demo: setup
-	$(KWS) demo --work $(WORK)/demo
+	$(KWS) demo --work $(WORK)/demo --force
 
 bench: setup
 	$(PY) benchmarks/foundation.py
@@ -43,11 +43,11 @@ $(CORPUS)/manifest.json: | setup
 corpus: $(CORPUS)/manifest.json
 
 train: setup corpus
-	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --out models/embedding
+	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --out models/embedding --force
 
 # The ~1.1 M-MAC embedding for Cortex-M4-class boards (kws enroll --embedding models/embedding-small).
 train-small: setup corpus
-	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --architecture ds_cnn_small --out models/embedding-small
+	$(KWS) train-embedding --corpus $(CORPUS) --languages embedding --words-per-language 32 --epochs $(EPOCHS) --seed 0 --architecture ds_cnn_small --out models/embedding-small --force
 
 # The second voice family: Kokoro-82M speaking every language from espeak-ng's IPA (corpus/kokoro.py).
 KOKORO_CORPUS := $(WORK)/corpus-kokoro

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -30,6 +31,7 @@ from toolchain.corpus.mswc import SPLITS_COLUMNS
 from toolchain.corpus.ogg import with_fixed_serial
 from toolchain.corpus.speech_commands import BACKGROUND_DIR
 from toolchain.errors import KwsError
+from toolchain.outputs import claim_folder
 
 MSWC_RATE = 48000
 SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
@@ -48,6 +50,8 @@ class SynthConfig:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise KwsError(f"--engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
+        if self.words_per_language is not None and self.words_per_language < 1:
+            raise KwsError(f"--words-per-language {self.words_per_language}: give at least 1 (or leave it out for every word)")
 
 
 @dataclass(frozen=True)
@@ -158,10 +162,26 @@ def _write_babble_background(root: Path, seed: int, languages: tuple[str, ...]) 
     make_background(root / BACKGROUND_DIR, seed, _babble_words(seed, languages))
 
 
-def synthesise(config: SynthConfig, out: Path, workers: int | None = None, progress: bool = True) -> dict:
-    """Write (or finish writing) the corpus; words whose clips all exist are skipped (resume)."""
+def _written_by(planned: list[PlannedClip], languages: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a file (relative to the corpus) is one this plan writes: such a folder is resumed."""
+    own = {f"{c.language}/clips/{c.link}" for c in planned} | {f"{lang}/{lang}_splits.csv" for lang in languages} | {"manifest.json"}
+    # hidden names are the temp files of atomic writes a killed run left behind
+    return lambda rel: rel in own or rel.startswith(f"{BACKGROUND_DIR}/") or Path(rel).name.startswith(".")
+
+
+def synthesise(config: SynthConfig, out: Path, workers: int | None = None, progress: bool = True, force: bool = False) -> dict:
+    """Write (or finish writing) the corpus; words whose clips all exist are skipped (resume).
+
+    `out` must be absent, empty, or hold only files this config writes (an interrupted or smaller
+    run); anything else only with `force` (files of the plan are overwritten, nothing is deleted).
+    """
     out = Path(out)
     planned = plan(config)
+    with claim_folder(out, force=force, own=_written_by(planned, config.languages)):
+        return _synthesise(config, out, planned, workers, progress)
+
+
+def _synthesise(config: SynthConfig, out: Path, planned: list[PlannedClip], workers: int | None, progress: bool) -> dict:
     by_word: dict[tuple[str, str], list[PlannedClip]] = {}
     for clip in planned:
         by_word.setdefault((clip.language, clip.word), []).append(clip)

@@ -22,11 +22,13 @@ from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
                                               tensor_arena_size)
 from toolchain.frontend import FrontendParams
+from toolchain.outputs import claim_artifact
 from toolchain.tflite.flatbuffer import model_ops, total_macs
 from toolchain.tflite.micro import require_supported
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
 FIRMWARE_MANIFEST = "firmware_manifest.json"
+FIRMWARE_KIND = "firmware_export"
 
 
 @dataclass(frozen=True)
@@ -64,21 +66,42 @@ def export_firmware(
     pyocd_target: str | None = None,
     inference_stride_ms: int | None = None,
     clock_mhz: float | None = None,
+    force: bool = False,
 ) -> dict:
     """Write the firmware project for `board` into `out`; return a summary.
 
     Args:
         model_dir: a `kws convert` output (model_int8.tflite + manifest.json).
         board: a key of BOARDS.
-        out: export directory; replaced atomically. An existing directory that is not an earlier
-            export is refused rather than deleted.
+        out: export directory, written atomically: absent, empty, or (with `force`) an earlier export
+            whose files are all as exported. Files a user added or edited there are named and refused,
+            never deleted.
         cpu: Cortex-M core for the `cortex-m` board (ignored for Arduino boards).
         pyocd_target: pyOCD target name remembered for `kws flash` (`cortex-m` only).
         inference_stride_ms: how often the firmware runs the model. None: the model's own stride,
             lengthened where the board's estimated inference time would not keep up.
-        clock_mhz: core clock of the `cortex-m` board, for its latency estimate (Cortex-M4/M7 only).
+        clock_mhz: core clock of the `cortex-m` board, for its latency estimate (Cortex-M4/M7 only);
+            refused for boards whose clock is fixed.
+        force: replace an earlier export in `out`.
     """
     model_dir, out = Path(model_dir), Path(out)
+    _check_clock(_board(board), clock_mhz)
+    with claim_artifact(out, FIRMWARE_KIND, inputs={"MODEL_DIR": model_dir}, force=force, manifest_name=FIRMWARE_MANIFEST):
+        return _export(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz)
+
+
+def _check_clock(spec: Board, clock_mhz: float | None) -> None:
+    if clock_mhz is None:
+        return
+    if not (math.isfinite(clock_mhz) and clock_mhz > 0):
+        raise KwsError(f"--clock-mhz {clock_mhz}: give the core clock as a positive number of MHz")
+    if spec.core:
+        raise KwsError(f"--clock-mhz {clock_mhz}: the {spec.description} runs at a fixed clock ({spec.core}); "
+                       "leave --clock-mhz out")
+
+
+def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str | None, inference_stride_ms: int | None,
+            clock_mhz: float | None) -> dict:
     spec = _board(board)
     if spec.builder == "cmake" and cpu not in CPUS:
         raise KwsError(f"--cpu {cpu}: unknown core, choose one of {', '.join(CPUS)}")
@@ -102,7 +125,6 @@ def export_firmware(
             raise KwsError(f"{model_dir}: tensor arena {arena} bytes does not fit {spec.description} (budget {budget} bytes "
                            f"at an inference every {realtime['inference_stride_ms']} ms); use a smaller model")
     device_manifest = dict(manifest, streaming=realtime["streaming"])
-    _check_out(out)
 
     model_sha = sha256_bytes(model)
     generated = {
@@ -113,7 +135,7 @@ def export_firmware(
                                             realtime["audio_ring_samples"]),
     }
     project_rel = Path(spec.name) / spec.project
-    with staged_directory(out) as staging:
+    with staged_directory(out, manifest_name=FIRMWARE_MANIFEST) as staging:
         for name, text in generated.items():
             (staging / name).write_text(text, encoding="utf-8")
         project = staging / project_rel
@@ -129,7 +151,7 @@ def export_firmware(
             )
         files = {p.relative_to(staging).as_posix(): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
         firmware_manifest = {
-            "kind": "firmware_export",
+            "kind": FIRMWARE_KIND,
             "board": spec.name,
             "board_description": spec.description,
             "builder": spec.builder,
@@ -201,12 +223,6 @@ def _check_streaming(model_dir: Path, streaming: dict) -> None:
     capacity = recognizer_capacity(streaming["smoothing_window_ms"], streaming["inference_stride_ms"])
     if streaming["minimum_count"] > capacity:
         raise bad_input(where, f"streaming.minimum_count {streaming['minimum_count']} can never be met: only {capacity} inferences fit the smoothing window")
-
-
-def _check_out(out: Path) -> None:
-    """Refuse to replace a directory that holds anything but an earlier export."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / FIRMWARE_MANIFEST).is_file())):
-        raise KwsError(f"{out}: exists and is not a firmware export; choose another --out")
 
 
 def _copy_templates(spec: Board, project: Path) -> None:

@@ -17,16 +17,18 @@ import soundfile as sf
 from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory, write_json_atomic
 from toolchain.audio import SAMPLE_RATE, load_clip
 from toolchain.corpus.records import SILENCE, UNKNOWN
-from toolchain.embedding.artifact import load_embedding
+from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
 from toolchain.frontend import FrontendParams, require_same_frontend
-from toolchain.keras_file import save_model_reproducibly
+from toolchain.outputs import claim_artifact, claim_next_version
 
 KIND = "keyword_model"
 MODEL_FILE = "model.keras"
 DEFAULT_THRESHOLD = 0.8
+# A name becomes a folder name (shots/NN_name/) and a C string in the firmware; longer is a typo.
+MAX_KEYWORD_BYTES = 64
 # A keyword's posterior stays high for ~0.3–0.5 s as the 1 s window slides past it; averaging over
 # longer dilutes it (1000 ms: 4 % of keywords found at threshold 0.8 on the 1 h benchmark stream).
 STREAMING_DEFAULTS = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
@@ -54,34 +56,58 @@ def next_version_dir(model_dir: Path, version: int) -> Path:
     return model_dir.parent / f"{base}-v{version}"
 
 
+def _check_length(name: str) -> str:
+    if len(name.encode("utf-8")) > MAX_KEYWORD_BYTES:
+        raise KwsError(f"keyword {name[:20]!r}…: {len(name.encode('utf-8'))} bytes; names go into folder names and C strings, "
+                       f"keep them to {MAX_KEYWORD_BYTES} bytes")
+    return name
+
+
 def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: Path | None = None,
-           add_to: Path | None = None, threshold: float = DEFAULT_THRESHOLD, seed: int = 0) -> dict:
-    """Train a head for `keywords` ((name, shots path) pairs), optionally on top of an existing model."""
-    started = time.time()
+           add_to: Path | None = None, threshold: float = DEFAULT_THRESHOLD, seed: int = 0, force: bool = False) -> dict:
+    """Train a head for `keywords` ((name, shots path) pairs), optionally on top of an existing model.
+
+    `out` must be absent, empty, or (with `force`) an earlier keyword model holding only its own
+    files; with `add_to` and no `out`, the next free version beside it is reserved (NAME-v2, -v3, …)
+    so that concurrent runs never write the same one. All of this is checked before training.
+    """
     if not keywords:
         raise KwsError("enroll: give at least one --keyword NAME --shots PATH")
+    if not 0 < threshold < 1:
+        raise KwsError(f"--threshold {threshold}: must lie strictly between 0 and 1")
     parent = read_manifest(add_to, KIND) if add_to else None
+    embedding_path = Path(embedding_path or (parent["embedding_path"] if parent else DEFAULT_EMBEDDING))
+    inputs = {"--embedding": embedding_path, "--add-to": add_to,
+              **{f"--shots for {name!r}": Path(path) for name, path in keywords}}
+    version = (parent["version"] + 1) if parent else 1
+    if out is not None:
+        claim = claim_artifact(Path(out), KIND, inputs=inputs, force=force)
+    elif add_to:
+        claim = claim_next_version(lambda v: next_version_dir(Path(add_to), v), version, inputs=inputs)
+    else:
+        raise KwsError("enroll: --out is required (or --add-to an existing keyword model)")
+    with claim as reserved:
+        if out is None:
+            version, out = reserved
+        return _enroll(keywords, Path(out), version, embedding_path, add_to, parent, threshold, seed)
+
+
+def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding_path: Path, add_to: Path | None,
+            parent: dict | None, threshold: float, seed: int) -> dict:
+    started = time.time()
     taken = {SILENCE, UNKNOWN} | set(parent["keywords"] if parent else [])
     new_shots: dict[str, np.ndarray] = {}
     new_files: dict[str, list[Path]] = {}
     for name, path in keywords:
-        name = check_keyword_name(name, taken | set(new_shots))
+        name = _check_length(check_keyword_name(name, taken | set(new_shots)))
         new_shots[name], new_files[name] = load_shots(path)
-    embedding = load_embedding(embedding_path or (Path(parent["embedding_path"]) if parent else None))
+    embedding = load_embedding(embedding_path)
     if parent and parent["embedding_hash"] != embedding.hash:
         raise KwsError(f"{add_to}: built on embedding {parent['embedding_hash']}, but {embedding.path} is {embedding.hash}")
     if parent:
         require_same_frontend(embedding.frontend, parent["frontend"], str(add_to))
     all_shots = (_stored_shots(add_to, parent) if parent else {}) | new_shots
-    version = (parent["version"] + 1) if parent else 1
-    if out is None:
-        if not add_to:
-            raise KwsError("enroll: --out is required (or --add-to an existing keyword model)")
-        out = next_version_dir(add_to, version)
-    if add_to and Path(out).resolve() == Path(add_to).resolve():
-        raise KwsError(f"{out}: --out must differ from --add-to; the old version is kept")
 
-    keras.utils.set_random_seed(seed)  # the augmentation too: a second enrol in one process equals the first
     cache = EmbeddingCache(embedding, seed)
     data = build_head_data(cache, all_shots, seed)
     head = train_head(data, seed)
@@ -112,8 +138,8 @@ def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: P
         "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed,
                      "wall_time_s": round(time.time() - started, 1)},
     }
-    with staged_directory(Path(out)) as stage:
-        save_model_reproducibly(model, stage / MODEL_FILE)
+    with staged_directory(out) as stage:
+        model.save(stage / MODEL_FILE)
         for rel, data_bytes in shot_bytes.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             (stage / rel).write_bytes(data_bytes)
@@ -133,7 +159,11 @@ def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
     if not path.is_file():
         raise bad_input(path, "missing: the keyword model directory has no model.keras")
     FrontendParams.from_dict(manifest["frontend"])
-    model = keras.models.load_model(path, compile=False)
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras reports a truncated archive as anything from BadZipFile to "File not found"
+        raise bad_input(path, f"cannot load the Keras model ({type(exc).__name__}); the file is damaged or truncated: "
+                              "enrol again or restore it") from exc
     if model.output_shape[-1] != len(manifest["labels"]):
         raise bad_input(path, f"has {model.output_shape[-1]} outputs but the manifest lists {len(manifest['labels'])} labels")
     return model, manifest

@@ -7,6 +7,7 @@ flatbuffer, so their agreement should be 1.0; less points at a kernel difference
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN, ClipRecord
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
+from toolchain.outputs import claim_files
 from toolchain.simulate.runtimes import KerasRunner, LiteRtRunner, TflmRunner
 
 SILENCE_SHARE = 0.1
 MAX_DISAGREEMENTS = 200
+
+RUNNERS = {"float": KerasRunner, "tflm_int8": TflmRunner, "litert_int8": LiteRtRunner}  # report keys → runtimes
 
 
 def read_any_corpus(corpus: Path):
@@ -135,16 +139,31 @@ def summary_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def confusion_png(report: Path, runtime: str) -> Path:
+    return report.with_name(f"{report.stem}_confusion_{runtime}.png")
+
+
 def simulate(model_dir: Path, data: Path, report: Path, max_drop: float = 1.0, max_per_label: int = 300,
-             seed: int = 0, progress: bool = False) -> dict:
+             seed: int = 0, progress: bool = False, force: bool = False) -> dict:
     """Score float, TFLM int8 and LiteRT int8 on `data`'s clips; write `report` (JSON) and one
     confusion-matrix PNG per runtime beside it. Corpus labels equal to a keyword map to that
     keyword, every other word to `_unknown_`; ~10 % noise clips form `_silence_`.
 
     Returns the report plus `table` (text for the terminal). `passed` is false when
-    `accuracy_drop` (percentage points) > `max_drop`.
+    `accuracy_drop` (percentage points) > `max_drop`. An existing report or picture is replaced only
+    with `force`; the report may not lie inside the model or the data.
     """
+    if not (math.isfinite(max_drop) and max_drop >= 0):
+        raise KwsError(f"--max-drop {max_drop}: give a number of percentage points ≥ 0")
     model = load_converted_model(model_dir)
+    report = Path(report)
+    pictures = [confusion_png(report, runtime) for runtime in RUNNERS]
+    with claim_files([report, *pictures], inputs={"MODEL_DIR": model_dir, "--data": data}, force=force, option="--report"):
+        return _simulate(model, model_dir, data, report, max_drop, max_per_label, seed, progress)
+
+
+def _simulate(model: ConvertedModel, model_dir: Path, data: Path, report: Path, max_drop: float, max_per_label: int, seed: int,
+              progress: bool) -> dict:
     labels = model.labels
     if SILENCE not in labels or UNKNOWN not in labels:
         raise KwsError(f"{model_dir}: labels {labels} lack {SILENCE} or {UNKNOWN}")
@@ -160,7 +179,7 @@ def simulate(model_dir: Path, data: Path, report: Path, max_drop: float = 1.0, m
     features = batch_features(clips, model.frontend)
 
     probs, seconds = {}, {}
-    for key, make in (("float", KerasRunner), ("tflm_int8", TflmRunner), ("litert_int8", LiteRtRunner)):
+    for key, make in RUNNERS.items():
         run = make(model)
         started = time.perf_counter()
         probs[key] = run.predict(features)
@@ -192,11 +211,10 @@ def simulate(model_dir: Path, data: Path, report: Path, max_drop: float = 1.0, m
     result["accuracy_drop_unit"] = "percentage points (float − TFLM int8); accuracies are fractions"
     result["passed"] = bool(result["accuracy_drop"] <= max_drop)
 
-    report = Path(report)
     report.parent.mkdir(parents=True, exist_ok=True)
     result["confusion_png"] = {}
     for key in probs:
-        png = report.with_name(f"{report.stem}_confusion_{key}.png")
+        png = confusion_png(report, key)
         _plot_confusion(np.array(result[key]["confusion"]), labels, f"{key}: accuracy {result[key]['accuracy']:.1%}", png)
         result["confusion_png"][key] = str(png)
     write_json_atomic(report, result)
