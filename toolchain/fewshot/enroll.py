@@ -22,6 +22,7 @@ from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
 from toolchain.frontend import FrontendParams, require_same_frontend
+from toolchain.keras_file import save_model_reproducibly
 from toolchain.outputs import claim_artifact, claim_next_version
 
 KIND = "keyword_model"
@@ -108,6 +109,7 @@ def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding
         require_same_frontend(embedding.frontend, parent["frontend"], str(add_to))
     all_shots = (_stored_shots(add_to, parent) if parent else {}) | new_shots
 
+    keras.utils.set_random_seed(seed)  # the augmentation too: a second enrol in one process equals the first
     cache = EmbeddingCache(embedding, seed)
     data = build_head_data(cache, all_shots, seed)
     head = train_head(data, seed)
@@ -139,7 +141,7 @@ def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding
                      "wall_time_s": round(time.time() - started, 1)},
     }
     with staged_directory(out) as stage:
-        model.save(stage / MODEL_FILE)
+        save_model_reproducibly(model, stage / MODEL_FILE)
         for rel, data_bytes in shot_bytes.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             (stage / rel).write_bytes(data_bytes)
