@@ -53,6 +53,10 @@ def test_clashing_name_is_refused_before_anything_is_written(keyword_model, shot
     ("silent", "silent audio"),
     ("clipped", "clipped recording"),
     ("8k", "sample rate 8000 Hz is below 16000 Hz"),
+    ("10ms", "0 ms of speech"),
+    ("one_sample", "0 ms of speech"),
+    ("noise", "ms of speech (6 dB above the recording's noise floor), a word needs at least 150 ms"),
+    ("hidden_only", "no shots: no audio files"),
 ])
 def test_bad_shots_fail_with_one_line_and_write_nothing(tiny_embedding, tmp_path, case, message):
     shots = tmp_path / "shots"
@@ -64,6 +68,14 @@ def test_bad_shots_fail_with_one_line_and_write_nothing(tiny_embedding, tmp_path
         sf.write(shots / "a.wav", np.clip(tone_word(rng, 0.8, 16000, 200.0) * 20, -1, 1), 16000)
     elif case == "8k":
         sf.write(shots / "a.wav", tone_word(rng, 0.8, 8000, 200.0), 8000)
+    elif case in ("10ms", "one_sample"):
+        word = tone_word(rng, 0.8, 16000, 200.0)
+        peak = int(np.argmax(np.abs(word)))
+        sf.write(shots / "a.wav", word[peak:peak + (160 if case == "10ms" else 1)], 16000)
+    elif case == "noise":
+        sf.write(shots / "a.wav", rng.normal(0, 0.05, 16000).astype(np.float32), 16000)
+    elif case == "hidden_only":
+        sf.write(shots / "._a.wav", tone_word(rng, 0.8, 16000, 200.0), 16000)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["enroll", "--keyword", "hola", "--shots", str(shots), "--out", str(out), "--embedding", str(tiny_embedding)])
     assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
@@ -106,3 +118,13 @@ def test_tsne_view(tiny_embedding, synth_corpus, tmp_path):
     data = json.loads((tmp_path / "tsne.json").read_text())
     assert len(data["words"]) == 3 and -1 <= data["silhouette_cosine"] <= 1
     assert (tmp_path / "tsne.png").stat().st_size > 10_000
+
+
+def test_hidden_files_beside_the_shots_are_ignored(shots_dir, tmp_path):
+    from toolchain.fewshot.shots import load_shots
+
+    shots = tmp_path / "shots"
+    shutil.copytree(shots_dir, shots)
+    (shots / "._0.opus").write_bytes(b"\x00\x05\x16\x07" + b"\x00" * 80)  # what macOS leaves on a USB stick
+    clips, files = load_shots(shots)
+    assert [f.name for f in files] == sorted(p.name for p in shots_dir.iterdir()) and len(clips) == len(files)

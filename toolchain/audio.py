@@ -1,4 +1,12 @@
-"""Turn any audio file into the 16 kHz mono 1 s clip the frontend expects, or say why not."""
+"""Turn any audio file into the 16 kHz mono audio the frontend expects, or say why not.
+
+One rule for every command that reads audio (`enroll` shots, `simulate` and `features` corpus clips,
+`stream` recordings): below 16 kHz is refused, because the frontend's filterbank reads the band up to
+7.5 kHz and upsampling cannot bring back what the recording never held; higher rates are resampled
+to 16 kHz; several channels are averaged. A clip (a shot, a corpus clip) is one second: a longer
+one is cut to its loudest second (the word), a shorter one padded with silence on both sides
+(`load_clip`). A `stream` recording is taken whole; the window slides over it.
+"""
 from __future__ import annotations
 
 from math import gcd
@@ -6,14 +14,43 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfilt
 
 from toolchain.errors import bad_input
 
 SAMPLE_RATE = 16000
+MIN_SAMPLE_RATE = SAMPLE_RATE  # lower rates lack the band up to 7.5 kHz that the frontend reads
 CLIP_SAMPLES = SAMPLE_RATE
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus")
 SILENCE_RMS = 1e-4  # -80 dBFS: below this a "recording" carries no signal
+
+# Speech in a recording: 20 ms frames every 10 ms of its 300–3400 Hz band (a voice's energy; brown
+# noise and mains hum mostly lie below), the quietest tenth of frames as its noise floor, speech =
+# frames 6 dB above that floor. Measured on a `kws synth` corpus (19 languages, 608 clips): every clip
+# has 230 ms or more (median 460 ms); the same clips inside 2 s of coloured noise still have ≥ 130 ms
+# at 20 dB SNR (1 % below 170 ms); 1 s of white, pink or brown noise or hum has ≤ 10 ms, a 10 ms or
+# one-sample cut 0 ms, a 100 ms fragment of a word 120 ms. A word needs at least MIN_SPEECH_MS.
+SPEECH_BAND_HZ = (300.0, 3400.0)
+SPEECH_FRAME_MS, SPEECH_HOP_MS = 20, 10
+NOISE_FLOOR_PERCENTILE = 10
+SPEECH_ABOVE_FLOOR_DB = 6.0
+MIN_SPEECH_MS = 150
+
+
+def audio_files(folder: Path, suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[Path]:
+    """The recordings in a folder, sorted. Hidden files are not recordings: `.x.wav`, and the `._x.wav`
+    metadata files macOS writes beside every file on a foreign disk. A missing folder has none."""
+    if not Path(folder).is_dir():
+        return []
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes)
+
+
+def check_sample_rate(path: Path | str, rate: int) -> None:
+    """The rate rule shared by enroll, stream and simulate (see the module docstring)."""
+    if rate < MIN_SAMPLE_RATE:
+        raise bad_input(path, f"sample rate {rate} Hz is below {MIN_SAMPLE_RATE} Hz: the frontend needs the band up to "
+                              f"7.5 kHz; record at {MIN_SAMPLE_RATE} Hz or more")
 
 
 def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
@@ -24,7 +61,7 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
 
 
 def load_audio(path: Path, expected_rate: int | None = None) -> np.ndarray:
-    """Decode any soundfile-readable file to float32 mono at 16 kHz.
+    """Decode any soundfile-readable file to float32 mono at 16 kHz (rates below are refused).
 
     `expected_rate` makes a different native rate an error instead of a resample.
     """
@@ -40,6 +77,7 @@ def load_audio(path: Path, expected_rate: int | None = None) -> np.ndarray:
         raise bad_input(path, "empty audio (0 samples)")
     if expected_rate is not None and rate != expected_rate:
         raise bad_input(path, f"sample rate {rate} Hz, expected {expected_rate} Hz")
+    check_sample_rate(path, rate)
     if not np.all(np.isfinite(data)):
         raise bad_input(path, "audio contains NaN or infinite samples")
     return resample(data.mean(axis=1), rate)
@@ -51,6 +89,18 @@ def check_audible(audio: np.ndarray, path: Path | str) -> None:
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     if rms < SILENCE_RMS:
         raise bad_input(path, f"silent audio (RMS {rms:.1e}, below {SILENCE_RMS:.0e})")
+
+
+def speech_ms(audio: np.ndarray, rate: int = SAMPLE_RATE) -> int:
+    """Milliseconds of `audio` (float, at `rate`) that stand out from its own noise floor as speech does."""
+    frame, hop = rate * SPEECH_FRAME_MS // 1000, rate * SPEECH_HOP_MS // 1000
+    if audio.size < frame:
+        return 0
+    band = sosfilt(butter(4, SPEECH_BAND_HZ, "bandpass", fs=rate, output="sos"), audio.astype(np.float64))
+    frames = np.lib.stride_tricks.sliding_window_view(band, frame)[::hop]
+    level_db = 10 * np.log10(np.maximum(np.mean(np.square(frames), axis=1), 1e-10))
+    floor_db = np.percentile(level_db, NOISE_FLOOR_PERCENTILE)
+    return int(np.sum(level_db > floor_db + SPEECH_ABOVE_FLOOR_DB)) * SPEECH_HOP_MS
 
 
 def clipping_fraction(audio: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from toolchain.artifacts import write_bytes_atomic
-from toolchain.audio import SAMPLE_RATE, load_audio, to_int16
+from toolchain.audio import SAMPLE_RATE, audio_files, load_audio, to_int16
 
 NOISE_SECONDS = 20
 
@@ -69,7 +69,7 @@ def make_background(out_dir: Path, seed: int, babble_words: list[np.ndarray]) ->
 
 
 def load_background(folder: Path) -> list[np.ndarray]:
-    return [load_audio(p) for p in sorted(Path(folder).glob("*.wav"))]
+    return [load_audio(p) for p in audio_files(folder, (".wav",))]
 
 
 def background_tracks(corpus: Path | None, seed: int) -> list[np.ndarray]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolchain.audio import audio_files
 from toolchain.corpus.records import ClipRecord, ScanResult
 from toolchain.errors import bad_input
 
@@ -28,7 +29,7 @@ def read_speech_commands(root: Path, language: str = "en") -> ScanResult:
     validation, testing = _list(root, "validation_list.txt"), _list(root, "testing_list.txt")
     result = ScanResult()
     for word_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        for path in sorted(word_dir.glob("*.wav")):
+        for path in audio_files(word_dir, (".wav",)):
             relative = f"{word_dir.name}/{path.name}"
             split = "test" if relative in testing else "dev" if relative in validation else "train"
             result.clips.append(ClipRecord(path, word_dir.name, language, speaker_of(path.name), split))
@@ -38,4 +39,4 @@ def read_speech_commands(root: Path, language: str = "en") -> ScanResult:
 
 
 def background_files(root: Path) -> list[Path]:
-    return sorted((Path(root) / BACKGROUND_DIR).glob("*.wav"))
+    return audio_files(Path(root) / BACKGROUND_DIR, (".wav",))

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolchain.audio import AUDIO_SUFFIXES
+from toolchain.audio import AUDIO_SUFFIXES, audio_files
 from toolchain.corpus.records import ClipRecord, ScanResult
 from toolchain.errors import bad_input
-
-
-def audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
 def read_user_folder(root: Path, label: str | None = None, language: str = "") -> ScanResult:
