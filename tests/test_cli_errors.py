@@ -149,14 +149,23 @@ def test_clock_checks_in_the_library_and_the_fixed_clock_board(tmp_path):
         export_firmware(tmp_path / "missing", "nano33ble", tmp_path / "fw", clock_mhz=128.0)
 
 
-def test_export_and_simulate_refuse_a_read_only_output(tmp_path, read_only_dir):
+@pytest.fixture()
+def no_simulation(monkeypatch):
+    """simulate's model loads (its input errors come first), but scoring must never start."""
+    from toolchain.simulate import clips
+
+    monkeypatch.setattr(clips, "load_converted_model", lambda path: None)
+    monkeypatch.setattr(clips, "_simulate", _never)
+
+
+def test_export_and_simulate_refuse_a_read_only_output(tmp_path, read_only_dir, no_simulation):
     _one_line_error(CliRunner().invoke(main, ["export-firmware", str(tmp_path / "m"), "--board", "cortex-m",
                                               "--out", str(read_only_dir / "fw")]), "is not writable")
     _one_line_error(CliRunner().invoke(main, ["simulate", str(tmp_path / "m"), "--data", str(tmp_path / "d"),
                                               "--report", str(read_only_dir / "r.json")]), "is not writable")
 
 
-def test_simulate_report_is_replaced_only_with_force(tmp_path):
+def test_simulate_report_is_replaced_only_with_force(tmp_path, no_simulation):
     report = tmp_path / "r.json"
     report.write_text("{}")
     _one_line_error(CliRunner().invoke(main, ["simulate", str(tmp_path / "m"), "--data", str(tmp_path / "d"),

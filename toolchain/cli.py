@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 import click
 
-from toolchain.errors import KwsError
+from toolchain.errors import KwsError, os_error_line
 
 
 class _Group(click.Group):
-    """Turn a KwsError into its one line on stderr and exit status 2."""
+    """Turn a KwsError, or an OS error no loader caught (permission, full disk, read-only), into one
+    line on stderr and exit status 2. Anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx):
         try:
@@ -19,6 +21,25 @@ class _Group(click.Group):
         except KwsError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except OSError as exc:
+            click.echo(f"error: {os_error_line(exc)}", err=True)
+            sys.exit(2)
+
+
+class _Finite(click.FloatRange):
+    """A float range that also refuses nan and ±inf (a plain range lets nan through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number", param, ctx)
+        return number
+
+
+_POSITIVE = _Finite(min=0, min_open=True)
+_FRACTION = _Finite(min=0, max=1, min_open=True, max_open=True)
+_COUNT = click.IntRange(min=1)
+_FORCE = click.option("--force", is_flag=True, help="Replace an earlier output of this command (never anything else).")
 
 
 @click.group(cls=_Group)
@@ -33,18 +54,19 @@ def _print_json(data) -> None:
 
 @main.command()
 @click.option("--languages", default="embedding", show_default=True, help="Comma list; 'embedding', 'heldout', 'all' name groups.")
-@click.option("--words-per-language", type=int, default=None, help="First N words of each list (default: all).")
+@click.option("--words-per-language", type=_COUNT, default=None, help="First N words of each list (default: all).")
 @click.option("--variants", type=int, default=24, show_default=True, help="Utterances per word (voices × speed × pitch × amplitude).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--workers", type=int, default=None, help="Processes (default: all cores, at most 2).")
+@click.option("--workers", type=_COUNT, default=None, help="Processes (default: all cores, at most 2).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-def synth(languages, words_per_language, variants, seed, workers, out):
+@_FORCE
+def synth(languages, words_per_language, variants, seed, workers, out, force):
     """Synthesise an MSWC-layout corpus with espeak-ng (resumes if interrupted)."""
     from toolchain.corpus.languages import parse_languages
     from toolchain.corpus.synth import SynthConfig, synthesise
 
     config = SynthConfig(tuple(parse_languages(languages)), words_per_language, variants, seed)
-    summary = synthesise(config, out, workers)
+    summary = synthesise(config, out, workers, force=force)
     click.echo(f"wrote {summary['clips']} clips in {len(config.languages)} languages to {out}")
 
 
@@ -54,17 +76,21 @@ def synth(languages, words_per_language, variants, seed, workers, out):
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output .npz (int8 features, labels, splits, frontend).")
 @click.option("--strict", is_flag=True, help="Fail on the first bad file instead of skipping and listing it.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Feature cache folder (default ~/.cache/kws/features or $KWS_CACHE).")
-def features(corpus, corpus_format, out, strict, cache):
+@_FORCE
+def features(corpus, corpus_format, out, strict, cache, force):
     """Turn a corpus (MSWC, Speech Commands or a folder) into cached int8 49×40 features."""
     from toolchain.features import DEFAULT_CACHE, featurise, save_feature_set
     from toolchain.frontend import FrontendParams
 
     from toolchain.corpus.any_corpus import read_corpus
 
-    scan = read_corpus(corpus, corpus_format, strict)
-    feature_set = featurise(scan.clips, FrontendParams(), cache_dir=cache or DEFAULT_CACHE, strict=strict)
-    feature_set.skipped = scan.skipped + feature_set.skipped
-    save_feature_set(feature_set, out)
+    from toolchain.outputs import claim_files
+
+    with claim_files([out], inputs={"CORPUS": corpus, "--cache": cache or DEFAULT_CACHE}, force=force):
+        scan = read_corpus(corpus, corpus_format, strict)
+        feature_set = featurise(scan.clips, FrontendParams(), cache_dir=cache or DEFAULT_CACHE, strict=strict)
+        feature_set.skipped = scan.skipped + feature_set.skipped
+        save_feature_set(feature_set, out)
     for path, reason in feature_set.skipped:
         click.echo(f"skipped: {reason}", err=True)
     click.echo(f"wrote {len(feature_set.records)} feature maps {feature_set.features.shape[1:]} int8 to {out}; skipped {len(feature_set.skipped)}")
@@ -74,26 +100,30 @@ def features(corpus, corpus_format, out, strict, cache):
 @click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus (e.g. from `kws synth`).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--languages", default="embedding", show_default=True)
-@click.option("--words-per-language", type=int, default=32, show_default=True)
+@click.option("--words-per-language", type=_COUNT, default=32, show_default=True)
 @click.option("--architecture", default="ds_cnn", show_default=True)
-@click.option("--epochs", type=int, default=40, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option("--epochs", type=_COUNT, default=40, show_default=True)
+@click.option("--batch-size", type=_COUNT, default=64, show_default=True)
+@click.option("--learning-rate", type=_POSITIVE, default=3e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the last epoch backup in OUT.work/.")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None, help="Existing embedding to continue (transfer learning).")
-@click.option("--head-epochs", type=int, default=3, show_default=True, help="With --init-from: epochs training only the new word layer.")
-@click.option("--max-steps-per-epoch", type=int, default=None, help="Cap steps per epoch (smoke tests).")
+@click.option("--head-epochs", type=click.IntRange(min=0), default=3, show_default=True, help="With --init-from: epochs training only the new word layer.")
+@click.option("--max-steps-per-epoch", type=_COUNT, default=None, help="Cap steps per epoch (smoke tests).")
+@_FORCE
 def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
-                        resume, init_from, head_epochs, max_steps_per_epoch):
+                        resume, init_from, head_epochs, max_steps_per_epoch, force):
     """Train the multilingual word classifier whose penultimate layer is the embedding."""
     from toolchain.corpus.languages import parse_languages
+    from toolchain.embedding.artifact import KIND
     from toolchain.embedding.train import TrainConfig, train_embedding
+    from toolchain.outputs import claim_artifact
 
     config = TrainConfig(corpus, out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
                          learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
                          command="kws " + " ".join(sys.argv[1:]))
-    manifest = train_embedding(config)
+    with claim_artifact(out, KIND, inputs={"--corpus": corpus, "--init-from": init_from}, force=force):
+        manifest = train_embedding(config)
     t, b = manifest["training"], manifest["budget"]
     click.echo(f"embedding {manifest['embedding_hash']} → {out}: dev acc {t['dev_accuracy']:.3f}, test acc {t['test_accuracy']:.3f}, "
                f"trunk {b['trunk_int8_bytes']} B int8, {b['trunk_macs']:,} MACs, arena {b['trunk_arena_bytes']} B, {t['wall_time_s']} s")
@@ -105,15 +135,16 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output keyword model directory.")
 @click.option("--add-to", type=click.Path(path_type=Path), default=None, help="Existing keyword model to extend (a new version is written beside it).")
 @click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: the shipped models/embedding).")
-@click.option("--threshold", type=float, default=0.8, show_default=True)
+@click.option("--threshold", type=_FRACTION, default=0.8, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def enroll(names, shot_paths, out, add_to, embedding, threshold, seed):
+@_FORCE
+def enroll(names, shot_paths, out, add_to, embedding, threshold, seed, force):
     """Teach new keywords from a few recordings each (default 5)."""
     from toolchain.fewshot.enroll import enroll as run_enroll
 
     if len(names) != len(shot_paths):
         raise KwsError(f"enroll: {len(names)} --keyword but {len(shot_paths)} --shots; give one --shots per --keyword")
-    manifest = run_enroll(list(zip(names, shot_paths)), out, embedding, add_to, threshold, seed)
+    manifest = run_enroll(list(zip(names, shot_paths)), out, embedding, add_to, threshold, seed, force)
     click.echo(f"keyword model v{manifest['version']} → {manifest['out']}: labels {manifest['labels']}, "
                f"train acc {manifest['training']['train_accuracy']:.3f}, {manifest['training']['wall_time_s']} s")
 
@@ -122,18 +153,21 @@ def enroll(names, shot_paths, out, add_to, embedding, threshold, seed):
 @click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: shipped).")
 @click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus holding words outside the embedding's vocabulary.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Report directory (report.json, report.md).")
-@click.option("--targets-per-group", type=int, default=12, show_default=True)
-@click.option("--shots", type=int, default=5, show_default=True)
-@click.option("--threshold", type=float, default=0.8, show_default=True)
+@click.option("--targets-per-group", type=_COUNT, default=12, show_default=True)
+@click.option("--shots", type=_COUNT, default=5, show_default=True)
+@click.option("--threshold", type=_FRACTION, default=0.8, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-baselines", is_flag=True, help="Skip the from-scratch and DTW baselines.")
-def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, seed, no_baselines):
+@_FORCE
+def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, seed, no_baselines, force):
     """Few-shot F1/FAR/FRR on unseen words, in and out of the embedding's languages, against baselines."""
-    from toolchain.embedding.artifact import load_embedding
+    from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
     from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot, markdown
+    from toolchain.outputs import claim_folder
 
     config = EvalConfig(targets_per_group, shots, threshold, seed=seed, baselines=not no_baselines)
-    report = evaluate_fewshot(load_embedding(embedding), corpus, out, config)
+    with claim_folder(out, inputs={"--embedding": embedding or DEFAULT_EMBEDDING, "--corpus": corpus}, force=force):
+        report = evaluate_fewshot(load_embedding(embedding), corpus, out, config)
     click.echo(markdown(report).split("## Per word")[0])
 
 
@@ -141,14 +175,17 @@ def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, se
 @click.option("--embedding", type=click.Path(path_type=Path), default=None)
 @click.option("--corpus", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for tsne.png and tsne.json.")
-@click.option("--max-words", type=int, default=30, show_default=True)
+@click.option("--max-words", type=click.IntRange(min=2), default=30, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def tsne(embedding, corpus, out, max_words, seed):
+@_FORCE
+def tsne(embedding, corpus, out, max_words, seed, force):
     """t-SNE picture of embeddings of words the classifier never saw, with silhouette and 1-NN accuracy."""
-    from toolchain.embedding.artifact import load_embedding
+    from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
     from toolchain.fewshot.tsne import embedding_view
+    from toolchain.outputs import claim_folder
 
-    result = embedding_view(load_embedding(embedding), corpus, out, max_words, seed)
+    with claim_folder(out, inputs={"--embedding": embedding or DEFAULT_EMBEDDING, "--corpus": corpus}, force=force):
+        result = embedding_view(load_embedding(embedding), corpus, out, max_words, seed)
     click.echo(f"{result['png']}: {len(result['words'])} words, silhouette {result['silhouette_cosine']}, "
                f"1-NN accuracy {result['nearest_neighbour_accuracy']}")
 
@@ -156,13 +193,14 @@ def tsne(embedding, corpus, out, max_words, seed):
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--per-class", type=int, default=100, show_default=True, help="Representative clips per label for calibration.")
+@click.option("--per-class", type=_COUNT, default=100, show_default=True, help="Representative clips per label for calibration.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def convert(model_dir, out, per_class, seed):
+@_FORCE
+def convert(model_dir, out, per_class, seed, force):
     """Full-integer int8 quantization → model_int8.tflite, model_float.tflite, report.json/.md."""
     from toolchain.convert.keyword_model import convert_keyword_model, report_markdown
 
-    report = convert_keyword_model(model_dir, out, per_class, seed)
+    report = convert_keyword_model(model_dir, out, per_class, seed, force)
     click.echo(report_markdown(report))
 
 
@@ -175,13 +213,14 @@ def convert(model_dir, out, per_class, seed):
 @click.option("--inference-stride-ms", type=int, default=None,
               help="How often the firmware runs the model (default: the model's stride, lengthened when the board's "
                    "estimated inference time is longer).")
-@click.option("--clock-mhz", type=float, default=None,
+@click.option("--clock-mhz", type=_POSITIVE, default=None,
               help="Core clock of the cortex-m board, for its latency estimate and inference pace (Cortex-M4/M7).")
-def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz):
+@_FORCE
+def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, force):
     """C arrays, op resolver, model_settings.h and a firmware project from a converted model."""
     from toolchain.export.firmware import export_firmware
 
-    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz)
+    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, force=force)
     click.echo(f"{board} project → {summary['project_dir']}: {summary['model_bytes']:,} B model, "
                f"{summary['op_count']} ops, arena {summary['tensor_arena_size']:,} B, {len(summary['files'])} files")
     realtime = summary["realtime"]
@@ -214,14 +253,15 @@ def flash(project_dir, board, port, target, dry_run):
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Corpus (MSWC, Speech Commands or folder).")
 @click.option("--report", type=click.Path(path_type=Path), required=True, help="Report JSON path (confusion PNGs go beside it).")
-@click.option("--max-drop", type=float, default=1.0, show_default=True, help="Fail when float → TFLM int8 accuracy drops more (points).")
-@click.option("--max-per-label", type=int, default=300, show_default=True)
+@click.option("--max-drop", type=_Finite(min=0), default=1.0, show_default=True, help="Fail when float → TFLM int8 accuracy drops more (points).")
+@click.option("--max-per-label", type=_COUNT, default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def simulate(model_dir, data, report, max_drop, max_per_label, seed):
+@_FORCE
+def simulate(model_dir, data, report, max_drop, max_per_label, seed, force):
     """Float Keras vs int8 on TFLM vs int8 on LiteRT, clip by clip; exits 1 when the drop is too large."""
     from toolchain.simulate.clips import simulate as run_simulate
 
-    result = run_simulate(model_dir, data, report, max_drop, max_per_label, seed, progress=True)
+    result = run_simulate(model_dir, data, report, max_drop, max_per_label, seed, progress=True, force=force)
     click.echo(result["table"])
     if not result["passed"]:
         sys.exit(1)
@@ -251,15 +291,18 @@ def stream(model_dir, audio, runtime, as_json, inference_stride_ms):
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--corpus", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for stream_eval.json and det_curve.png.")
-@click.option("--hours", type=float, default=1.0, show_default=True)
+@click.option("--hours", type=_POSITIVE, default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--inference-stride-ms", type=int, default=None,
               help="Run the model every N ms, as a slower board does (default: the model's own stride).")
-def stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms):
+@_FORCE
+def stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms, force):
     """True positive rate and false accepts per hour on long synthetic streams, with a DET curve."""
+    from toolchain.outputs import claim_folder
     from toolchain.simulate.stream import stream_eval as run_stream_eval
 
-    result = run_stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms)
+    with claim_folder(out, inputs={"MODEL_DIR": model_dir, "--corpus": corpus}, force=force):
+        result = run_stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms)
     at = result["at_threshold"]
     click.echo(f"{result['hours']:.2f} h, {result['keyword_occurrences']} keyword occurrences: at threshold {result['threshold']}: "
                f"TPR {at['tpr']:.3f}, {at['fa_per_hour']:.2f} FA/h; FA/h at 90% TPR: {result['fa_per_hour_at_90_tpr']}")
@@ -267,11 +310,16 @@ def stream_eval(model_dir, corpus, out, hours, seed, inference_stride_ms):
 
 @main.command()
 @click.option("--work", type=click.Path(path_type=Path), default=Path("work/demo"), show_default=True)
-def demo(work):
+@_FORCE
+def demo(work, force):
     """Enrol a new word from 5 recordings, convert, export both firmware projects, simulate."""
     from toolchain.demo import run_demo
+    from toolchain.embedding.artifact import DEFAULT_EMBEDDING
+    from toolchain.outputs import claim_folder
 
-    if not run_demo(work)["passed"]:
+    with claim_folder(work, option="--work", inputs={"the shipped embedding": DEFAULT_EMBEDDING}, force=force):
+        passed = run_demo(work, force=force)["passed"]
+    if not passed:
         sys.exit(1)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from toolchain.artifacts import sha256_bytes, staged_directory
+from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory
 from toolchain.audio import load_clip
-from toolchain.convert.artifact import check_device_contract, write_converted_model
+from toolchain.convert.artifact import KIND, check_device_contract, write_converted_model
 from toolchain.convert.cost import latency_ms
 from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.embedding.artifact import load_embedding
@@ -23,6 +23,7 @@ from toolchain.features import batch_features
 from toolchain.fewshot.enroll import load_keyword_model
 from toolchain.fewshot.head import augmented_features
 from toolchain.frontend import FrontendParams
+from toolchain.outputs import claim_artifact
 from toolchain.tflite.converter import to_tflite
 from toolchain.tflite.flatbuffer import layer_costs, model_io, model_ops
 from toolchain.tflite.micro import TFLM_OPS, measure_arena, require_supported
@@ -49,9 +50,19 @@ def fixed_batch(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, model(inputs), name=model.name)
 
 
-def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed: int = 0) -> dict:
-    started = time.time()
+def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed: int = 0, force: bool = False) -> dict:
+    """Convert `model_dir` into `out`: absent, empty, or (with `force`) an earlier converted model; checked first."""
+    if per_class < 1:
+        raise KwsError(f"--per-class {per_class}: calibration needs at least 1 clip per label (100 is the default)")
     model_dir, out = Path(model_dir), Path(out)
+    embedding = read_manifest(model_dir).get("embedding_path")
+    inputs = {"MODEL_DIR": model_dir, "its embedding": Path(embedding) if embedding else None}
+    with claim_artifact(out, KIND, inputs=inputs, force=force):
+        return _convert(model_dir, out, per_class, seed)
+
+
+def _convert(model_dir: Path, out: Path, per_class: int, seed: int) -> dict:
+    started = time.time()
     model, manifest = load_keyword_model(model_dir)
     representative = representative_set(model_dir, manifest, per_class, seed)
     fixed = fixed_batch(model)
