@@ -263,3 +263,17 @@ def test_two_add_to_runs_at_once_write_v2_and_v3_and_lose_no_keyword(keyword_mod
     assert reported == ["v2", "v3"]
     added = sorted(json.loads((tmp_path / f"kw-{v}" / "manifest.json").read_text())["changes"]["added"][0] for v in reported)
     assert added == ["eins", "zwei"]
+
+
+@pytest.mark.slow
+def test_a_real_converted_model_is_replaced_only_with_force_and_never_over_a_users_file(keyword_model, tmp_path):
+    out = tmp_path / "converted"
+    args = ["convert", str(keyword_model), "--out", str(out), "--per-class", "5"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    _one_line_error(CliRunner().invoke(main, args), "already holds a converted_keyword_model; add --force")
+    again = CliRunner().invoke(main, args + ["--force"])
+    assert again.exit_code == 0, again.output
+    (out / "notes.txt").write_text("mine")
+    _one_line_error(CliRunner().invoke(main, args + ["--force"]), "(notes.txt)", "move them out")
+    assert (out / "notes.txt").read_text() == "mine" and (out / "model_int8.tflite").is_file()

@@ -46,6 +46,16 @@ def test_an_absent_or_empty_out_is_claimed_and_an_existing_artifact_needs_force(
     assert read_manifest(old)["files"] == ["manifest.json", "weights.bin"]  # what a later --force may replace
 
 
+def test_the_file_list_is_the_artifacts_own_even_when_its_manifest_was_copied_from_a_parent(tmp_path):
+    parent = _artifact(tmp_path / "parent")
+    with staged_directory(tmp_path / "child") as stage:
+        (stage / "model.tflite").write_bytes(b"\x02")
+        write_json_atomic(stage / "manifest.json", {**read_manifest(parent), "kind": "converted"})
+    assert read_manifest(tmp_path / "child")["files"] == ["manifest.json", "model.tflite"]
+    with claim_artifact(tmp_path / "child", "converted", force=True):  # nothing looks foreign
+        pass
+
+
 @pytest.mark.parametrize("case", ["document", "other kind", "added file", "a file"])
 def test_what_is_not_the_artifact_is_refused_even_with_force_and_left_alone(tmp_path, case):
     out = tmp_path / "out"

@@ -150,12 +150,15 @@ def artifact_files(directory: Path, manifest_name: str = MANIFEST) -> dict[str, 
 
 
 def _list_files(stage: Path, manifest_name: str) -> None:
-    """Record every file of the artifact in its manifest, so a later `--force` can tell them from a user's."""
+    """Record every file of the artifact in its manifest, so a later `--force` can tell them from a user's.
+
+    A list copied from a parent's manifest is replaced; a dict of hashes the writer made itself is kept.
+    """
     path = stage / manifest_name
     if not path.is_file():
         return
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(manifest, dict) and "files" not in manifest:
+    if isinstance(manifest, dict) and not isinstance(manifest.get("files"), dict):
         names = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
         write_json_atomic(path, {**manifest, "files": names})
 
