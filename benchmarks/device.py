@@ -58,8 +58,8 @@ def _print_stream(name: str, streams: dict) -> None:
 
 
 def main() -> None:
-    subprocess.run([sys.executable, "-m", "toolchain.cli", "demo", "--work", str(DEMO)], check=True)
-    result = simulate(DEMO / "converted", DEMO / "demo_corpus", OUT / "simulate.json")
+    subprocess.run([sys.executable, "-m", "toolchain.cli", "demo", "--work", str(DEMO), "--force"], check=True)
+    result = simulate(DEMO / "converted", DEMO / "demo_corpus", OUT / "simulate.json", force=True)
     figures = _simulation_figures("demo", json.loads((DEMO / "converted" / "report.json").read_text()), result)
     print(f"simulator: {result['n']} clips, TFLM {result['tflm_clips_per_s']:.1f} clips/s; "
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
@@ -85,13 +85,13 @@ def _small_embedding_on_the_nano() -> dict:
     (keyword, info), = keyword_manifest["keywords"].items()
     shots = Path(info["source"][0]).parent
     small = OUT / "small"
-    enroll([(keyword, shots)], small / "keyword_model", SMALL_EMBEDDING)
-    report = convert_keyword_model(small / "keyword_model", small / "converted")
-    result = simulate(small / "converted", DEMO / "demo_corpus", small / "simulate.json")
+    enroll([(keyword, shots)], small / "keyword_model", SMALL_EMBEDDING, force=True)
+    report = convert_keyword_model(small / "keyword_model", small / "converted", force=True)
+    result = simulate(small / "converted", DEMO / "demo_corpus", small / "simulate.json", force=True)
     print(f"small embedding: {report['total_macs']:,} MACs, {report['flash_bytes']:,} B flash, {report['arena_bytes_measured']:,} B arena; "
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
           f"agreement float↔int8 {result['agreement_float_int8']:.4f}, TFLM↔LiteRT {result['agreement_tflm_litert']:.4f}")
-    realtime = export_firmware(small / "converted", "nano33ble", small / "firmware")["realtime"]
+    realtime = export_firmware(small / "converted", "nano33ble", small / "firmware", force=True)["realtime"]
     figures = _simulation_figures("small", report, result)
     figures |= {"small_nano_latency_ms_estimate": realtime["latency_ms_estimate"], "small_nano_stride_ms": realtime["inference_stride_ms"]}
     streams = stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream")
