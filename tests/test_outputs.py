@@ -56,7 +56,7 @@ def test_the_file_list_is_the_artifacts_own_even_when_its_manifest_was_copied_fr
         pass
 
 
-@pytest.mark.parametrize("case", ["document", "other kind", "added file", "a file"])
+@pytest.mark.parametrize("case", ["document", "other kind", "added file", "build folder", "a file"])
 def test_what_is_not_the_artifact_is_refused_even_with_force_and_left_alone(tmp_path, case):
     out = tmp_path / "out"
     if case == "document":
@@ -70,6 +70,12 @@ def test_what_is_not_the_artifact_is_refused_even_with_force_and_left_alone(tmp_
         _artifact(out)
         (out / "notes.txt").write_text("precious")
         message = r"changed since \(notes.txt\)"
+    elif case == "build folder":
+        _artifact(out)
+        for k in range(7):
+            (out / "build" / "obj").mkdir(parents=True, exist_ok=True)
+            (out / "build" / "obj" / f"{k}.o").write_bytes(b"\x7fELF")
+        message = r"changed since \(build/\);"
     else:
         out.write_text("precious")
         message = "is a file"

@@ -75,12 +75,21 @@ def _named(names: list[str]) -> str:
 
 
 def _foreign_files(directory: Path, manifest_name: str) -> list[str]:
-    """Files in an artifact that it was not written with, or that changed since (where hashes are known)."""
+    """Files in an artifact that it was not written with, or that changed since (where hashes are known);
+    a folder holding none of the artifact's files is named once (`build/`), not file by file."""
     listed = artifact_files(directory, manifest_name)
     if listed is None:  # written before manifests listed their files: nothing to tell them apart by
         return []
-    return [name for name in _files(directory)
-            if name not in listed or (listed[name] is not None and sha256_file(directory / name) != listed[name])]
+    foreign = []
+    for name in _files(directory):
+        if name in listed and (listed[name] is None or sha256_file(directory / name) == listed[name]):
+            continue
+        parts = name.split("/")
+        folders = ("/".join(parts[:depth]) + "/" for depth in range(1, len(parts)))
+        name = next((f for f in folders if not any(own.startswith(f) for own in listed)), name)
+        if name not in foreign:
+            foreign.append(name)
+    return foreign
 
 
 @contextlib.contextmanager
@@ -156,7 +165,9 @@ def claim_artifact(out: Path, kind: str, *, inputs: Mapping[str, Path | None] = 
 def _check_artifact_target(out: Path, kind: str, force: bool, option: str, manifest_name: str) -> None:
     if not os.path.lexists(out):
         return
-    if out.is_symlink() or not out.is_dir():
+    if out.is_symlink():
+        raise KwsError(f"{option} {out}: is a symbolic link; give the folder itself or another {option}")
+    if not out.is_dir():
         raise KwsError(f"{option} {out}: is a file; {option} names a folder for the {kind}; choose another {option}")
     present = _files(out)
     if not present:
