@@ -1,6 +1,8 @@
 """`kws`: parse arguments, call one library function, print. No logic lives here."""
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import math
 import sys
@@ -40,6 +42,47 @@ _POSITIVE = _Finite(min=0, min_open=True)
 _FRACTION = _Finite(min=0, max=1, min_open=True, max_open=True)
 _COUNT = click.IntRange(min=1)
 _FORCE = click.option("--force", is_flag=True, help="Replace an earlier output of this command (never anything else).")
+
+
+class _LibraryDefault(click.Option):
+    """An option whose default the library owns (a dataclass field, a constant), looked up only when
+    the command runs or shows its help: importing the library at start-up would load TensorFlow
+    for every `kws` call. Its help shows the value, not "(dynamic)"."""
+
+    def get_default(self, ctx, call=True):
+        return super().get_default(ctx, call=True)
+
+
+class _LibraryChoice(click.Choice):
+    """Choices the library owns (architectures), read when first needed, for the same reason."""
+
+    def __init__(self, load):
+        self._load = load
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple:
+        return tuple(self._load())
+
+
+def _library(spec: str):
+    """A callable giving "module:NAME", or the default of a dataclass field "module:Class.field"."""
+    module, _, attribute = spec.partition(":")
+    name, _, field = attribute.partition(".")
+
+    def value():
+        owner = getattr(importlib.import_module(module), name)
+        return {f.name: f.default for f in dataclasses.fields(owner)}[field] if field else owner
+    return value
+
+
+def _library_default(spec: str) -> dict:
+    """click.option arguments for a default the library owns (see `_library`)."""
+    return {"default": _library(spec), "show_default": True, "cls": _LibraryDefault}
+
+
+_TRAIN = "toolchain.embedding.train:TrainConfig."
+_EVAL = "toolchain.fewshot.evaluate:EvalConfig."
 
 
 @click.group(cls=_Group)
@@ -100,15 +143,15 @@ def features(corpus, corpus_format, out, strict, cache, force):
 @click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus (e.g. from `kws synth`).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--languages", default="embedding", show_default=True)
-@click.option("--words-per-language", type=_COUNT, default=32, show_default=True)
-@click.option("--architecture", default="ds_cnn", show_default=True)
-@click.option("--epochs", type=_COUNT, default=40, show_default=True)
-@click.option("--batch-size", type=_COUNT, default=64, show_default=True)
-@click.option("--learning-rate", type=_POSITIVE, default=3e-3, show_default=True)
+@click.option("--words-per-language", type=_COUNT, **_library_default(_TRAIN + "words_per_language"))
+@click.option("--architecture", type=_LibraryChoice(_library("toolchain.embedding.registry:ARCHITECTURES")), **_library_default(_TRAIN + "architecture"))
+@click.option("--epochs", type=_COUNT, **_library_default(_TRAIN + "epochs"))
+@click.option("--batch-size", type=_COUNT, **_library_default(_TRAIN + "batch_size"))
+@click.option("--learning-rate", type=_POSITIVE, **_library_default(_TRAIN + "learning_rate"))
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the last epoch backup in OUT.work/.")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None, help="Existing embedding to continue (transfer learning).")
-@click.option("--head-epochs", type=click.IntRange(min=0), default=3, show_default=True, help="With --init-from: epochs training only the new word layer.")
+@click.option("--head-epochs", type=click.IntRange(min=0), **_library_default(_TRAIN + "head_epochs"), help="With --init-from: epochs training only the new word layer.")
 @click.option("--max-steps-per-epoch", type=_COUNT, default=None, help="Cap steps per epoch (smoke tests).")
 @_FORCE
 def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
@@ -135,7 +178,7 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output keyword model directory.")
 @click.option("--add-to", type=click.Path(path_type=Path), default=None, help="Existing keyword model to extend (a new version is written beside it).")
 @click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: the shipped models/embedding).")
-@click.option("--threshold", type=_FRACTION, default=0.8, show_default=True)
+@click.option("--threshold", type=_FRACTION, **_library_default("toolchain.fewshot.enroll:DEFAULT_THRESHOLD"))
 @click.option("--seed", type=int, default=0, show_default=True)
 @_FORCE
 def enroll(names, shot_paths, out, add_to, embedding, threshold, seed, force):
@@ -153,9 +196,9 @@ def enroll(names, shot_paths, out, add_to, embedding, threshold, seed, force):
 @click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: shipped).")
 @click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus holding words outside the embedding's vocabulary.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Report directory (report.json, report.md).")
-@click.option("--targets-per-group", type=_COUNT, default=12, show_default=True)
-@click.option("--shots", type=_COUNT, default=5, show_default=True)
-@click.option("--threshold", type=_FRACTION, default=0.8, show_default=True)
+@click.option("--targets-per-group", type=_COUNT, **_library_default(_EVAL + "targets_per_group"))
+@click.option("--shots", type=_COUNT, **_library_default(_EVAL + "shots"))
+@click.option("--threshold", type=_FRACTION, **_library_default(_EVAL + "threshold"))
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-baselines", is_flag=True, help="Skip the from-scratch and DTW baselines.")
 @_FORCE
@@ -193,7 +236,7 @@ def tsne(embedding, corpus, out, max_words, seed, force):
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--per-class", type=_COUNT, default=100, show_default=True, help="Representative clips per label for calibration.")
+@click.option("--per-class", type=_COUNT, **_library_default("toolchain.convert.keyword_model:DEFAULT_PER_CLASS"), help="Representative clips per label for calibration.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @_FORCE
 def convert(model_dir, out, per_class, seed, force):

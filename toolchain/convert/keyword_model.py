@@ -28,6 +28,9 @@ from toolchain.tflite.converter import to_tflite
 from toolchain.tflite.flatbuffer import layer_costs, model_io, model_ops
 from toolchain.tflite.micro import TFLM_OPS, measure_arena, require_supported
 
+DEFAULT_PER_CLASS = 100  # calibration clips per label: silence, unknown and each keyword
+
+
 def representative_set(model_dir: Path, manifest: dict, per_class: int, seed: int) -> np.ndarray:
     """`per_class` feature maps of every label, from the model's own shots, bank and silence."""
     rng = np.random.default_rng(seed)
@@ -50,7 +53,7 @@ def fixed_batch(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, model(inputs), name=model.name)
 
 
-def convert_keyword_model(model_dir: Path, out: Path, per_class: int = 100, seed: int = 0, force: bool = False) -> dict:
+def convert_keyword_model(model_dir: Path, out: Path, per_class: int = DEFAULT_PER_CLASS, seed: int = 0, force: bool = False) -> dict:
     """Convert `model_dir` into `out`: absent, empty, or (with `force`) an earlier converted model; checked first."""
     if per_class < 1:
         raise KwsError(f"--per-class {per_class}: calibration needs at least 1 clip per label (100 is the default)")
