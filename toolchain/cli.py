@@ -6,6 +6,7 @@ import importlib
 import json
 import math
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -159,13 +160,16 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
     """Train the multilingual word classifier whose penultimate layer is the embedding."""
     from toolchain.corpus.languages import parse_languages
     from toolchain.embedding.artifact import KIND
-    from toolchain.embedding.train import TrainConfig, train_embedding
+    from toolchain.embedding.train import TrainConfig, cluster_role, train_embedding
     from toolchain.outputs import claim_artifact
 
     config = TrainConfig(corpus, out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
                          learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
                          command="kws " + " ".join(sys.argv[1:]))
-    with claim_artifact(out, KIND, inputs={"--corpus": corpus, "--init-from": init_from}, force=force):
+    # in a TF_CONFIG cluster every worker runs this command; only the chief writes OUT
+    is_chief, _ = cluster_role()
+    claim = claim_artifact(out, KIND, inputs={"--corpus": corpus, "--init-from": init_from}, force=force) if is_chief else nullcontext()
+    with claim:
         manifest = train_embedding(config)
     t, b = manifest["training"], manifest["budget"]
     click.echo(f"embedding {manifest['embedding_hash']} → {out}: dev acc {t['dev_accuracy']:.3f}, test acc {t['test_accuracy']:.3f}, "
