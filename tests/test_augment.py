@@ -41,3 +41,33 @@ def test_background_fills_the_lead_in_only_when_settled():
     noise = onset[8000:] - audio[8000:]
     snr = 10 * np.log10(np.mean(audio[8000:] ** 2) / np.mean(noise ** 2))
     assert abs(snr - 10.0) < 0.5  # SNR measured on the clip, not diluted by the lead-in
+
+
+def _burst(rate=16000):
+    t = np.arange(rate) / rate
+    wave = np.where((t > 0.3) & (t < 0.5), np.sin(2 * np.pi * 500 * t) + 0.5 * np.sin(2 * np.pi * 1500 * t), 0.0)
+    return tf.constant((0.5 * wave).astype(np.float32))
+
+
+def _centroid(wave, rate=16000):
+    spectrum = np.abs(np.fft.rfft(wave))
+    return float(np.sum(np.fft.rfftfreq(len(wave), 1 / rate) * spectrum) / np.sum(spectrum))
+
+
+def test_room_and_device_reverberates_colours_and_moves_formants():
+    from toolchain.augment import AugmentParams, room_and_device
+
+    wave, seed = _burst(), tf.constant([3, 4], tf.int64)
+    off = room_and_device(wave, AugmentParams(), seed, 16000).numpy()
+    assert np.allclose(off, wave.numpy(), atol=1e-6)  # all probabilities 0: the clip is untouched
+    room = AugmentParams(reverb_probability=1.0, rt60_s_range=(0.8, 0.8))
+    reverberant = room_and_device(wave, room, seed, 16000).numpy()
+    assert reverberant.shape == off.shape and np.isclose(np.abs(reverberant).max(), np.abs(off).max(), rtol=1e-4)
+    after_word = slice(int(0.55 * 16000), int(0.75 * 16000))
+    assert np.sqrt(np.mean(reverberant[after_word] ** 2)) > 0.01 > np.sqrt(np.mean(off[after_word] ** 2))
+    assert np.array_equal(reverberant, room_and_device(wave, room, seed, 16000).numpy())  # seeded
+    higher = room_and_device(wave, AugmentParams(vtlp_probability=1.0, vtlp_range=(1.1, 1.1)), seed, 16000).numpy()
+    lower = room_and_device(wave, AugmentParams(vtlp_probability=1.0, vtlp_range=(0.9, 0.9)), seed, 16000).numpy()
+    assert _centroid(lower) < _centroid(off) < _centroid(higher)
+    coloured = room_and_device(wave, AugmentParams(colour_probability=1.0), seed, 16000).numpy()
+    assert not np.allclose(coloured, off, atol=1e-3)

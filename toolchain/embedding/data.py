@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, spec_augment, time_shift
+from toolchain.augment import AugmentParams, mix_background, noise_bank_tensor, room_and_device, spec_augment, time_shift
 from toolchain.corpus.background import silence_clips
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.frontend import FrontendParams, features_tf, lead_in_samples, settled_features_tf
@@ -17,6 +17,7 @@ from toolchain.frontend import FrontendParams, features_tf, lead_in_samples, set
 class ClipArrays:
     audio: np.ndarray  # int16 (N, clip samples)
     labels: np.ndarray  # int32 (N,)
+    teacher: np.ndarray | None = None  # float32 (N, dim): a teacher's embedding of each clean clip, when distilling
 
 
 def unknown_clips(word_audio: np.ndarray, tracks: list[np.ndarray], count: int, seed: int) -> np.ndarray:
@@ -40,10 +41,14 @@ def add_silence_and_unknown(audio: np.ndarray, labels: np.ndarray, class_names: 
 
 def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bool, tracks: list[np.ndarray],
                     params: FrontendParams, augment: AugmentParams = AugmentParams()) -> tf.data.Dataset:
-    """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment."""
+    """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment.
+
+    With `arrays.teacher`, the target is {"word_logits": label, "teacher_projection": teacher vector}:
+    the student sees the augmented clip, the teacher's vector is of the clean one."""
     lead_in = lead_in_samples(augment.lead_in_ms, params)
     bank = noise_bank_tensor(tracks, params.clip_samples + lead_in)
     max_shift = params.sample_rate * augment.max_shift_ms // 1000
+    acoustic = max(augment.reverb_probability, augment.colour_probability, augment.vtlp_probability) > 0
 
     def clean(audio, label):
         return tf.cast(features_tf(audio, params), tf.float32), label
@@ -51,6 +56,8 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
     def augmented(audio, label, seed_pair):
         seeds = tf.random.experimental.stateless_split(seed_pair, 5)
         wave = tf.cast(audio, tf.float32) / 32768.0
+        if acoustic:
+            wave = room_and_device(wave, augment, tf.random.experimental.stateless_fold_in(seed_pair, 7), params.sample_rate)
         wave = tf.pad(time_shift(wave, max_shift, seeds[0]), [[lead_in, 0]])
         use_noise = tf.random.stateless_uniform([], seeds[1]) < augment.background_probability
         settled = tf.random.stateless_uniform([], seeds[4]) < augment.settled_probability
@@ -60,6 +67,8 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
         return spec_augment(feats, augment, seeds[3]), label
 
     dataset = tf.data.Dataset.from_tensor_slices((arrays.audio, arrays.labels))
+    if arrays.teacher is not None:
+        dataset = tf.data.Dataset.from_tensor_slices((arrays.audio, (arrays.labels, arrays.teacher.astype(np.float32))))
     if training:
         dataset = dataset.shuffle(len(arrays.labels), seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
@@ -67,4 +76,6 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
             lambda pair, s: augmented(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(clean, num_parallel_calls=tf.data.AUTOTUNE)
+    if arrays.teacher is not None:
+        dataset = dataset.map(lambda x, y: (x, {"word_logits": y[0], "teacher_projection": y[1]}))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

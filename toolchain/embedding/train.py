@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
 from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE
-from toolchain.augment import SETTLED_NOISE, AugmentParams
+from toolchain.augment import ROOM_AND_DEVICE, SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import read_mswc
@@ -56,6 +56,16 @@ class TrainConfig:
     command: str = ""
     # the features every later artifact inherits; chosen here, read from the artifact everywhere after
     frontend: FrontendParams = FrontendParams()
+    # more MSWC-layout corpora read with `corpus` (another voice family, real MSWC); noise comes from `corpus`
+    extra_corpora: tuple[Path, ...] = ()
+    # distillation: the student also learns to point where the teacher's embedding points (embedding/teacher.py)
+    teacher: str | None = None
+    distill_weight: float = 1.0
+    augment: AugmentParams = ROOM_AND_DEVICE
+
+    @property
+    def corpora(self) -> tuple[Path, ...]:
+        return (Path(self.corpus), *(Path(c) for c in self.extra_corpora))
 
     @property
     def workdir(self) -> Path:
@@ -102,10 +112,20 @@ def distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def _scan_corpora(config: TrainConfig):
+    """Clips and skipped files of every corpus, in the order given."""
+    clips, skipped = [], []
+    for corpus in config.corpora:
+        scan = read_mswc(corpus, languages=list(config.languages))
+        clips += scan.clips
+        skipped += scan.skipped
+    return clips, skipped
+
+
 def _load_split_arrays(config: TrainConfig, vocab, class_names, tracks):
-    scan = read_mswc(config.corpus, languages=list(config.languages))
+    scan_clips, scan_skipped = _scan_corpora(config)
     wanted = {(lang, word): class_names.index(class_name(lang, word)) for lang, word in vocab}
-    records = [r for r in scan.clips if (r.language, r.label) in wanted]
+    records = [r for r in scan_clips if (r.language, r.label) in wanted]
     kept, audio, skipped = decode_clips(records)
     audio = np.stack(audio)
     labels = np.array([wanted[(r.language, r.label)] for r in kept], np.int32)
@@ -116,7 +136,26 @@ def _load_split_arrays(config: TrainConfig, vocab, class_names, tracks):
         if not mask.any():
             raise KwsError(f"{config.corpus}: no {split} clips for the chosen words")
         out[split] = add_silence_and_unknown(audio[mask], labels[mask], class_names, tracks, config.seed + 10 * offset)
-    return out, kept, skipped + scan.skipped
+    return out, kept, skipped + scan_skipped
+
+
+def _with_teacher_targets(arrays: dict[str, ClipArrays], config: TrainConfig) -> tuple[dict[str, ClipArrays], dict]:
+    """Train and dev clips with the teacher's embedding of each (cached per clip), and what the teacher was."""
+    from toolchain.embedding.teacher import load_teacher
+
+    teacher = load_teacher(config.teacher)
+    targets = {split: ClipArrays(a.audio, a.labels, teacher.embed(a.audio, progress=True))
+               for split, a in arrays.items() if split in ("train", "dev")}
+    return targets, {"name": teacher.name, "model_sha256": teacher.model_sha256, "dim": teacher.dim,
+                     "distill_weight": config.distill_weight,
+                     "loss": "cosine between a linear projection of the embedding and the teacher's embedding of the clean clip"}
+
+
+def _distillation_model(model: keras.Model, teacher_dim: int) -> keras.Model:
+    """The classifier plus a linear projection of its embedding into the teacher's space (dropped after training)."""
+    embedding = model.get_layer(EMBEDDING_LAYER).output
+    projected = keras.layers.Dense(teacher_dim, name="teacher_projection", dtype="float32")(embedding)
+    return keras.Model(model.input, {"word_logits": model.output, "teacher_projection": projected}, name=f"{model.name}_distill")
 
 
 def _unknown_bank(arrays: ClipArrays, class_names: list[str], per_word: int, seed: int, tracks, frontend: FrontendParams) -> bytes:
@@ -175,9 +214,15 @@ def _fit(model: keras.Model, strategy: tf.distribute.Strategy, train_ds, dev_ds,
     return len(history.history.get("loss", []))
 
 
-def _compile(model: keras.Model, learning_rate: float, steps: int) -> None:
+def _compile(model: keras.Model, learning_rate: float, steps: int, distill_weight: float | None = None) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if distill_weight is None:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss={"word_logits": "sparse_categorical_crossentropy", "teacher_projection": keras.losses.CosineSimilarity()},
+                  loss_weights={"word_logits": 1.0, "teacher_projection": distill_weight},
+                  metrics={"word_logits": "accuracy"})
 
 
 def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
@@ -186,10 +231,12 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         raise KwsError(f"frontend: clips are decoded at {SAMPLE_RATE} Hz, {CLIP_SAMPLES} samples each; a frontend at "
                        f"{config.frontend.sample_rate} Hz / {config.frontend.clip_samples} samples cannot read them")
     keras.utils.set_random_seed(config.seed)
+    if config.teacher and os.environ.get("TF_CONFIG"):
+        raise KwsError("--teacher: distillation runs on one machine (the multi-worker loop trains the word classes only)")
     corpus_manifest_path = Path(config.corpus) / "manifest.json"
     corpus_manifest = json.loads(corpus_manifest_path.read_text()) if corpus_manifest_path.is_file() else {}
     scan_words: dict[str, list[str]] = {}
-    for record in read_mswc(config.corpus, languages=list(config.languages)).clips:
+    for record in _scan_corpora(config)[0]:
         scan_words.setdefault(record.language, []).append(record.label)
     scan_words = {k: sorted(set(v)) for k, v in scan_words.items()}
     vocab = vocabulary(scan_words, config)
@@ -204,7 +251,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     strategy = distribution_strategy()
     batch = config.batch_size * strategy.num_replicas_in_sync
-    train_ds = feature_dataset(arrays["train"], batch, config.seed, True, tracks, config.frontend)
+    train_ds = feature_dataset(arrays["train"], batch, config.seed, True, tracks, config.frontend, config.augment)
     dev_ds = feature_dataset(arrays["dev"], batch, config.seed, False, tracks, config.frontend)
     steps = config.max_steps_per_epoch or int(np.ceil(len(arrays["train"].labels) / batch))
     if config.max_steps_per_epoch:
@@ -220,9 +267,18 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         _fit(model, strategy, train_ds, dev_ds, steps, config.head_epochs, batch, None, False, verbose)
         for layer in model.layers:
             layer.trainable = True
+    fit_model, fit_train, fit_dev, distill_weight, teacher_info = model, train_ds, dev_ds, None, None
+    if config.teacher:
+        distilled, teacher_info = _with_teacher_targets(arrays, config)
+        with strategy.scope():
+            fit_model = _distillation_model(model, distilled["train"].teacher.shape[1])
+        fit_train = feature_dataset(distilled["train"], batch, config.seed, True, tracks, config.frontend, config.augment)
+        fit_train = fit_train.repeat() if config.max_steps_per_epoch else fit_train
+        fit_dev = feature_dataset(distilled["dev"], batch, config.seed, False, tracks, config.frontend)
+        distill_weight = config.distill_weight
     with strategy.scope():
-        _compile(model, config.learning_rate, steps * config.epochs)
-    epochs_run = _fit(model, strategy, train_ds, dev_ds, steps, config.epochs, batch, workdir, config.resume, verbose)
+        _compile(fit_model, config.learning_rate, steps * config.epochs, distill_weight)
+    epochs_run = _fit(fit_model, strategy, fit_train, fit_dev, steps, config.epochs, batch, workdir, config.resume, verbose)
     dev_acc = accuracy(model, dev_ds)
     test_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, False, tracks, config.frontend))
     test_noisy_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, True, tracks, config.frontend, SETTLED_NOISE))
@@ -246,14 +302,17 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         "languages": list(config.languages),
         "vocabulary": {lang: [w for l, w in vocab if l == lang] for lang in config.languages},
         "corpus": {"path": str(config.corpus), "seed": corpus_manifest.get("config", {}).get("seed"),
-                   "config": corpus_manifest.get("config"), "clips_used": len(kept), "skipped": len(skipped)},
+                   "config": corpus_manifest.get("config"), "clips_used": len(kept), "skipped": len(skipped),
+                   "extra": [_corpus_summary(c) for c in config.extra_corpora],
+                   "voice_families": sorted({r.speaker.split("-", 1)[0] for r in kept if "-" in r.speaker})},
+        "teacher": teacher_info,
         "training": {
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+            "config": {k: _jsonable(v) for k, v in asdict(config).items()},
             "epochs_run": epochs_run,
             "dev_accuracy": round(float(dev_acc), 4),
             "test_accuracy": round(float(test_acc), 4),
             "test_accuracy_settled_noise": round(float(test_noisy_acc), 4),
-            "augment": asdict(AugmentParams()),
+            "augment": asdict(config.augment),
             "train_clips": int(len(arrays["train"].labels)),
             "wall_time_s": round(time.time() - started, 1),
             "hardware": hardware(),
@@ -274,6 +333,20 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     return manifest
 
 
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _corpus_summary(corpus: Path) -> dict:
+    path = Path(corpus) / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    return {"path": str(corpus), "config": manifest.get("config")}
+
+
 def hardware() -> dict:
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {"machine": platform.machine(), "cpus": os.cpu_count(), "gpus": gpus, "python": platform.python_version(),
@@ -291,7 +364,12 @@ def model_card(manifest: dict) -> str:
         f"- **Command**: `{t['config'].get('command') or 'kws train-embedding'}`",
         f"- **Architecture**: {manifest['architecture']} {json.dumps(manifest['architecture_params'])}",
         f"- **Embedding**: layer `{manifest['embedding_layer']}`, {manifest['embedding_dim']} dims, hash `{manifest['embedding_hash']}`",
-        f"- **Corpus**: {manifest['corpus']['path']} (seed {manifest['corpus']['seed']}, {manifest['corpus']['clips_used']} clips used)",
+        f"- **Corpus**: {manifest['corpus']['path']} (seed {manifest['corpus']['seed']}, {manifest['corpus']['clips_used']} clips used)"
+        + "".join(f" + {extra['path']}" for extra in manifest['corpus'].get('extra', [])),
+        f"- **Voice families**: {', '.join(manifest['corpus'].get('voice_families') or ['unknown'])}",
+        f"- **Teacher**: " + (f"{manifest['teacher']['name']} (sha256 {manifest['teacher']['model_sha256'][:16]}…, "
+                              f"weight {manifest['teacher']['distill_weight']}; {manifest['teacher']['loss']})"
+                              if manifest.get('teacher') else "none"),
         f"- **Languages**: {', '.join(manifest['languages'])}; {sum(len(v) for v in vocab.values())} words "
         f"+ `_silence_` + `_unknown_` = {len(manifest['classes'])} classes",
         f"- **Hardware**: {t['hardware']['machine']}, {t['hardware']['cpus']} CPUs, GPUs: {t['hardware']['gpus'] or 'none'}; TF {t['hardware']['tensorflow']}",
