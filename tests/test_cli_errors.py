@@ -193,6 +193,12 @@ def test_synth_refuses_bad_counts_and_a_file_as_out(tmp_path):
     assert (tmp_path / "file").read_text() == "precious" and (tmp_path / "home" / "thesis.tex").read_text() == "precious"
 
 
+@pytest.mark.parametrize("command", ["synth", "enroll", "convert", "simulate", "stream-eval", "train-embedding"])
+def test_a_seed_numpy_would_refuse_is_refused_at_the_option(tmp_path, command):
+    result = CliRunner().invoke(main, [command, "--seed", "-1"])
+    assert result.exit_code == 2 and "Invalid value for '--seed'" in result.output and "Traceback" not in result.output
+
+
 def test_report_folders_are_not_mixed_into_inputs_or_overwritten(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

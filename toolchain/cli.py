@@ -45,6 +45,7 @@ class _Finite(click.FloatRange):
 _POSITIVE = _Finite(min=0, min_open=True)
 _FRACTION = _Finite(min=0, max=1, min_open=True, max_open=True)
 _COUNT = click.IntRange(min=1)
+_SEED = click.IntRange(min=0, max=2**32 - 1)  # what numpy and Keras accept as a seed
 _FORCE = click.option("--force", is_flag=True, help="Replace an earlier output of this command (never anything else).")
 
 
@@ -103,7 +104,7 @@ def _print_json(data) -> None:
 @click.option("--languages", default="embedding", show_default=True, help="Comma list; 'embedding', 'heldout', 'all' name groups.")
 @click.option("--words-per-language", type=_COUNT, default=None, help="First N words of each list (default: all).")
 @click.option("--variants", type=int, default=24, show_default=True, help="Utterances per word (voices × speed × pitch × amplitude).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--workers", type=_COUNT, default=None, help="Processes (default: all cores, at most 2).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @_FORCE
@@ -155,7 +156,7 @@ def features(corpus, corpus_format, out, strict, cache, force):
 @click.option("--epochs", type=_COUNT, **_library_default(_TRAIN + "epochs"))
 @click.option("--batch-size", type=_COUNT, **_library_default(_TRAIN + "batch_size"))
 @click.option("--learning-rate", type=_POSITIVE, **_library_default(_TRAIN + "learning_rate"))
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the last epoch backup in OUT.work/.")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None, help="Existing embedding to continue (transfer learning).")
 @click.option("--head-epochs", type=click.IntRange(min=0), **_library_default(_TRAIN + "head_epochs"), help="With --init-from: epochs training only the new word layer.")
@@ -194,7 +195,7 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
 @click.option("--add-to", type=click.Path(path_type=Path), default=None, help="Existing keyword model to extend (a new version is written beside it).")
 @click.option("--embedding", type=click.Path(path_type=Path), default=None, help="Embedding directory (default: the shipped models/embedding).")
 @click.option("--threshold", type=_FRACTION, **_library_default("toolchain.fewshot.enroll:DEFAULT_THRESHOLD"))
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @_FORCE
 def enroll(names, shot_paths, out, add_to, embedding, threshold, seed, force):
     """Teach new keywords from a few recordings each (default 5)."""
@@ -214,7 +215,7 @@ def enroll(names, shot_paths, out, add_to, embedding, threshold, seed, force):
 @click.option("--targets-per-group", type=_COUNT, **_library_default(_EVAL + "targets_per_group"))
 @click.option("--shots", type=_COUNT, **_library_default(_EVAL + "shots"))
 @click.option("--threshold", type=_FRACTION, **_library_default(_EVAL + "threshold"))
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--no-baselines", is_flag=True, help="Skip the from-scratch and DTW baselines.")
 @_FORCE
 def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, seed, no_baselines, force):
@@ -234,7 +235,7 @@ def eval_fewshot(embedding, corpus, out, targets_per_group, shots, threshold, se
 @click.option("--corpus", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for tsne.png and tsne.json.")
 @click.option("--max-words", type=click.IntRange(min=2), default=30, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @_FORCE
 def tsne(embedding, corpus, out, max_words, seed, force):
     """t-SNE picture of embeddings of words the classifier never saw, with silhouette and 1-NN accuracy."""
@@ -252,7 +253,7 @@ def tsne(embedding, corpus, out, max_words, seed, force):
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--per-class", type=_COUNT, **_library_default("toolchain.convert.keyword_model:DEFAULT_PER_CLASS"), help="Representative clips per label for calibration.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @_FORCE
 def convert(model_dir, out, per_class, seed, force):
     """Full-integer int8 quantization → model_int8.tflite, model_float.tflite, report.json/.md."""
@@ -339,7 +340,7 @@ def flash(project_dir, board, port, target, dry_run):
 @click.option("--report", type=click.Path(path_type=Path), required=True, help="Report JSON path (confusion PNGs go beside it).")
 @click.option("--max-drop", type=_Finite(min=0), default=1.0, show_default=True, help="Fail when float → TFLM int8 accuracy drops more (points).")
 @click.option("--max-per-label", type=_COUNT, default=300, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @_FORCE
 def simulate(model_dir, data, report, max_drop, max_per_label, seed, force):
     """Float Keras vs int8 on TFLM vs int8 on LiteRT, clip by clip; exits 1 when the drop is too large."""
@@ -374,7 +375,7 @@ def stream(model_dir, audio, runtime, as_json, inference_stride_ms, quiet):
             click.echo(f"{d['time_s']:9.2f} s  {d['label']}  {d['score']:.3f}")
         click.echo(f"{len(detections)} detections")
     if not quiet:
-        checked = (f", {report["windows_rerun_on_tflm"]} re-run on TFLM ({report["windows_differing_from_tflm"]} differed)"
+        checked = (f", {report['windows_rerun_on_tflm']} re-run on TFLM ({report['windows_differing_from_tflm']} differed)"
                    if "windows_rerun_on_tflm" in report else "")
         click.echo(f"{report['seconds']:.0f} s of audio, {report['windows']} windows on {report['runtime']}{checked}; "
                    f"{report['wall_time_s']} s ({report['times_real_time']}× real time)", err=True)
@@ -385,7 +386,7 @@ def stream(model_dir, audio, runtime, as_json, inference_stride_ms, quiet):
 @click.option("--corpus", type=click.Path(path_type=Path), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for stream_eval.json and det_curve.png.")
 @click.option("--hours", type=_POSITIVE, default=1.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--inference-stride-ms", type=int, default=None,
               help="Run the model every N ms, as a slower board does (default: the model's own stride).")
 @_FORCE
