@@ -8,6 +8,7 @@ its frontend, threshold, streaming settings or measured arena.
 """
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,7 @@ def check_device_contract(model_path: Path, frontend: FrontendParams, labels: li
                           model_input: TensorInfo, model_output: TensorInfo) -> None:
     """The int8 flatbuffer takes the frontend's int8 map unchanged and gives one int8 score per label."""
     frames, channels = frontend.feature_shape
-    elements = 1
-    for dim in model_input.shape:
-        elements *= dim
-    if model_input.dtype != "int8" or model_input.shape[:1] != (1,) or elements != frames * channels:
+    if model_input.dtype != "int8" or model_input.shape[:1] != (1,) or math.prod(model_input.shape) != frames * channels:
         raise bad_input(model_path, f"input is {model_input.dtype} {list(model_input.shape)}, expected int8 [1, {frames}, {channels}] "
                                     "from the frontend")
     if model_output.dtype != "int8" or model_output.shape != (1, len(labels)):
