@@ -21,6 +21,8 @@ from toolchain.export.c_arrays import array_header, array_source
 from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
                                               tensor_arena_size)
+from toolchain.export.test_audio import test_audio_files, test_audio_samples
+from toolchain.firmware.latency import CPI_RANGE, latency_ms_range, measured_load
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
 from toolchain.tflite.flatbuffer import model_ops, total_macs
@@ -42,6 +44,8 @@ class Board:
     fqbn: str | None = None
     arena_budget_bytes: int | None = None  # RAM left for the arena after OS, audio and frontend
     core: str | None = None  # key of convert.cost.CORE_MODELS: the latency model for this board
+    layer: str | None = None  # folder of firmware_export/boards/ laid over the builder's templates
+    cpu: str | None = None  # the core, where the board fixes it
 
 
 BOARDS: dict[str, Board] = {
@@ -53,7 +57,12 @@ BOARDS: dict[str, Board] = {
         core="cortex-m4@64MHz",
     ),
     "cortex-m": Board("cortex-m", "generic Cortex-M board (CMake, arm-none-eabi-gcc, pyOCD)", "cmake", "kws_app"),
+    "qemu-mps2-an386": Board(
+        "qemu-mps2-an386", "QEMU mps2-an386, an emulated Cortex-M4F (self-test on compiled-in audio)", "cmake", "kws_app",
+        layer="qemu-mps2-an386", cpu="cortex-m4",
+    ),
 }
+BOARD_NAMES = tuple(BOARDS)
 REALTIME_MARGIN = 1.15  # headroom over the estimated inference time for the frontend and audio capture
 CPUS = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 
@@ -66,6 +75,8 @@ def export_firmware(
     pyocd_target: str | None = None,
     inference_stride_ms: int | None = None,
     clock_mhz: float | None = None,
+    test_audio: "np.ndarray | None" = None,
+    measured: Path | None = None,
     force: bool = False,
 ) -> dict:
     """Write the firmware project for `board` into `out`; return a summary.
@@ -82,12 +93,17 @@ def export_firmware(
             lengthened where the board's estimated inference time would not keep up.
         clock_mhz: core clock of the `cortex-m` board, for its latency estimate (Cortex-M4/M7 only);
             refused for boards whose clock is fixed.
+        test_audio: int16 samples at the frontend's rate compiled into an emulated board's self-test
+            (`qemu-mps2-an386`); None: five seconds of quiet noise with two of the model's shots.
+        measured: a `kws run-emulated` report.json of this model; the board's pace then comes from
+            the instructions counted on the emulated Cortex-M4 (× a cycles-per-instruction range)
+            instead of from MACs × cycles per MAC.
         force: replace an earlier export in `out`.
     """
     model_dir, out = Path(model_dir), Path(out)
     _check_clock(_board(board), clock_mhz)
     with claim_artifact(out, FIRMWARE_KIND, inputs={"MODEL_DIR": model_dir}, force=force, manifest_name=FIRMWARE_MANIFEST):
-        return _export(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz)
+        return _export(model_dir, board, out, cpu, pyocd_target, inference_stride_ms, clock_mhz, test_audio, measured)
 
 
 def _check_clock(spec: Board, clock_mhz: float | None) -> None:
@@ -101,8 +117,9 @@ def _check_clock(spec: Board, clock_mhz: float | None) -> None:
 
 
 def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str | None, inference_stride_ms: int | None,
-            clock_mhz: float | None) -> dict:
+            clock_mhz: float | None, test_audio: "np.ndarray | None", measured: Path | None) -> dict:
     spec = _board(board)
+    cpu = spec.cpu or cpu
     if spec.builder == "cmake" and cpu not in CPUS:
         raise KwsError(f"--cpu {cpu}: unknown core, choose one of {', '.join(CPUS)}")
     converted = load_converted_model(model_dir)
@@ -116,7 +133,10 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     core = CORE_MODELS[spec.core] if spec.core else (core_model(cpu, clock_mhz) if clock_mhz else None)
     if spec.builder == "cmake" and clock_mhz and core is None:
         raise KwsError(f"--clock-mhz: no latency model for {cpu} (have: cortex-m4, cortex-m7)")
-    realtime = _realtime(core, manifest, frontend, model, inference_stride_ms)
+    if measured and core is None:
+        raise KwsError(f"--measured {measured}: the {spec.description} has no known clock; give --clock-mhz")
+    load = measured_load(measured, sha256_bytes(model)) if measured else None
+    realtime = _realtime(core, manifest, frontend, model, inference_stride_ms, load)
     if spec.arena_budget_bytes is not None:
         # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
         longer_ring = 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0))
@@ -146,9 +166,13 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
             (project / target).write_text(text, encoding="utf-8")
         if spec.builder == "cmake":
             (project / "kws_target.cmake").write_text(
-                f'# Generated by `kws export`; do not edit.\nset(KWS_CPU "{cpu}" CACHE STRING "Cortex-M core passed to -mcpu")\n',
+                f'# Generated by `kws export`; do not edit.\nset(KWS_CPU "{cpu}" CACHE STRING "Cortex-M core passed to -mcpu")\n'
+                f'# The model\'s ops: CMakeLists.txt compiles only their TFLM kernels.\nset(KWS_TFLM_OPS {" ".join(ops)})\n',
                 encoding="utf-8",
             )
+        if spec.layer:
+            for name, text in test_audio_files(test_audio_samples(test_audio, frontend, model_dir), frontend.sample_rate).items():
+                (project / name).write_text(text, encoding="utf-8")
         files = {p.relative_to(staging).as_posix(): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
         firmware_manifest = {
             "kind": FIRMWARE_KIND,
@@ -189,11 +213,24 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     }
 
 
-def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None) -> dict:
+def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None,
+              load: dict | None = None) -> dict:
     """The inference stride the board can sustain, the recognizer settings that go with it, and the
     microphone ring that holds the audio arriving while one inference runs."""
-    estimate = core_latency_ms(total_macs(model), core) if core else None
-    busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
+    latency_range, source = None, "MACs × cycles per MAC" if core else None
+    if load and core:
+        # counted instructions; the frontend runs on every frame, whatever the stride, and takes its share first
+        latency_range = latency_ms_range(load["instructions_per_inference"], core.clock_hz)
+        estimate = latency_range[1]
+        frontend_share = load["frontend_instructions_per_second"] * CPI_RANGE[1] / core.clock_hz
+        if frontend_share >= 1:
+            raise KwsError(f"the micro frontend alone needs {frontend_share:.0%} of {core.name}: use a faster core")
+        busy_ms = estimate / (1 - frontend_share) * REALTIME_MARGIN
+        source = f"{load['instructions_per_inference']:,} instructions per inference counted on an emulated Cortex-M4 " \
+                 f"({load['kernels']}) × {CPI_RANGE[0]:g}–{CPI_RANGE[1]:g} cycles per instruction"
+    else:
+        estimate = core_latency_ms(total_macs(model), core) if core else None
+        busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
     model_stride = int(manifest["streaming"]["inference_stride_ms"])
     if stride_ms is None:
         step = frontend.window_step_ms
@@ -203,7 +240,7 @@ def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, 
                  else streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms))
     return {"core": core.name if core else None, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
             "inference_stride_ms": stride_ms, "slowed_down": stride_ms > model_stride,
-            "keeps_up": busy_ms <= stride_ms,
+            "keeps_up": busy_ms <= stride_ms, "latency_source": source, "latency_ms_range": latency_range,
             "audio_ring_samples": audio_ring_samples(frontend.sample_rate, max(stride_ms, math.ceil(busy_ms))),
             "streaming": streaming}
 
@@ -226,7 +263,7 @@ def _check_streaming(model_dir: Path, streaming: dict) -> None:
 
 
 def _copy_templates(spec: Board, project: Path) -> None:
-    sources = [TEMPLATES / spec.builder, TEMPLATES / "common"]
+    sources = [TEMPLATES / spec.builder, TEMPLATES / "common"] + ([TEMPLATES / "boards" / spec.layer] if spec.layer else [])
     for folder in sources:
         if not folder.is_dir():
             raise KwsError(f"{folder}: firmware templates missing from this installation")

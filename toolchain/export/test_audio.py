@@ -2,36 +2,63 @@
 
     const int16_t g_test_audio[]; constexpr-sized by kTestAudioSamples
 
-The self-test firmware (firmware_export/boards/qemu-mps2-an386/main.cc) feeds these samples
+By default: quiet noise with two of the model's own shots in it. The self-test firmware (firmware_export/boards/qemu-mps2-an386/main.cc) feeds these samples
 through the device's frontend, model and recognizer; the host replays the same samples through
 its own simulation and compares (toolchain/firmware/selftest.py).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from toolchain.errors import KwsError
 from toolchain.frontend import FrontendParams
 
-DEFAULT_SECONDS = 3.0  # when no audio is given: quiet pink noise
+SECONDS = 5.0  # the default: five seconds of quiet pink noise with two of the model's own shots in it
+SHOT_STARTS_S = (1.0, 3.2)
+NOISE_PEAK = 600  # int16 peak of the noise bed, about -35 dBFS
 _PER_LINE = 12
 
 
-def test_audio_samples(audio: np.ndarray | None, frontend: FrontendParams) -> np.ndarray:
-    """`audio` checked and as int16, or the default quiet noise when None."""
+def test_audio_samples(audio: np.ndarray | None, frontend: FrontendParams, model_dir: Path | None = None) -> np.ndarray:
+    """`audio` checked and as int16; None: the default — quiet noise with up to two of the shots
+    kept in `model_dir/shots` (the recordings the keywords were enrolled from), so the self-test
+    sees keywords and silence."""
     if audio is None:
-        from toolchain.corpus.background import coloured_noise
-
-        if frontend.sample_rate != 16000:
-            raise KwsError(f"test audio: give the samples; the default noise is made at 16000 Hz, not {frontend.sample_rate}")
-        noise = coloured_noise(np.random.default_rng(0), DEFAULT_SECONDS, 1.0)
-        audio = np.round(noise / max(1e-9, float(np.max(np.abs(noise)))) * 2000)
+        audio = _default_audio(frontend, model_dir)
     audio = np.asarray(audio)
     if audio.ndim != 1 or len(audio) < frontend.clip_samples:
         raise KwsError(f"test audio: need mono samples, at least one clip ({frontend.clip_samples}), got shape {audio.shape}")
     if audio.dtype != np.int16 and (np.max(audio) > 32767 or np.min(audio) < -32768):
         raise KwsError("test audio: samples outside int16")
     return audio.astype(np.int16)
+
+
+def _default_audio(frontend: FrontendParams, model_dir: Path | None) -> np.ndarray:
+    from toolchain.corpus.background import coloured_noise
+
+    if frontend.sample_rate != 16000:
+        raise KwsError(f"test audio: give the samples; the default is made at 16000 Hz, not {frontend.sample_rate}")
+    noise = coloured_noise(np.random.default_rng(0), SECONDS, 1.0)
+    mixed = noise / max(1e-9, float(np.max(np.abs(noise)))) * NOISE_PEAK
+    for start, clip in zip(SHOT_STARTS_S, _shots(model_dir)):
+        at = int(start * frontend.sample_rate)
+        mixed[at:at + len(clip)] += clip[:len(mixed) - at]
+    return np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
+
+
+def _shots(model_dir: Path | None) -> list[np.ndarray]:
+    from toolchain.convert.artifact import SHOTS_DIR
+    from toolchain.fewshot.shots import load_shots
+
+    folder = Path(model_dir) / SHOTS_DIR if model_dir else None
+    if folder is None or not folder.is_dir():
+        return []
+    clips = []
+    for keyword in sorted(p for p in folder.iterdir() if p.is_dir()):
+        clips += list(load_shots(keyword)[0])
+    return [clip.astype(np.float64) for clip in clips[:len(SHOT_STARTS_S)]]
 
 
 def test_audio_files(audio: np.ndarray, sample_rate: int) -> dict[str, str]:

@@ -55,7 +55,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
     if run.exit_code != 0 or not device["done"]:
         last = run.lines[-1] if run.lines else "no output"
         raise KwsError(f"{image.elf}: the self-test stopped (exit {run.exit_code}): {last[:200]}")
-    host = host_simulation(manifest, _test_audio(project))
+    host = host_simulation(manifest, _test_audio(project), _device_features(device, 0))
     comparison = compare(device, host)
     report = {
         "board": manifest["board"], "machine": MACHINE, "kernels": kernels, "qemu": _qemu_version(),
@@ -109,69 +109,111 @@ def parse_output(lines: list[str], where: Path) -> dict:
     return device
 
 
-def host_simulation(manifest: dict, audio: np.ndarray) -> dict:
-    """What the host computes on `audio` with the export's model and recognizer settings."""
+def host_simulation(manifest: dict, audio: np.ndarray, device_features: np.ndarray) -> dict:
+    """What the host computes on `audio` with the export's model and recognizer settings: features
+    from toolchain.frontend (TensorFlow's op) and from the TFLM tree's C frontend, and the model (TFLM
+    Python interpreter) and Python recognizer both on the host's features (end to end) and on the
+    device's own features (so a frontend difference does not hide a model or recognizer one)."""
     from toolchain.convert.artifact import load_converted_model
+    from toolchain.firmware.host_frontend import tflm_c_features
     from toolchain.frontend import stream_features
-    from toolchain.simulate.recognizer import Recognizer
     from toolchain.simulate.runtimes import TflmRunner
-    from toolchain.simulate.stream import window_end_ms
     from toolchain.streaming import StreamingParams
     from toolchain.tflite.flatbuffer import total_macs
 
     model = load_converted_model(Path(manifest["source"]["model_dir"]))
     model = dataclasses.replace(model, streaming=StreamingParams.from_dict(manifest["realtime"]["streaming"], FIRMWARE_MANIFEST))
-    frontend = model.frontend
-    frames = stream_features(audio, frontend)
-    ends = np.arange(frontend.num_frames - 1, len(frames), model.streaming.stride_frames(frontend))
-    windows = np.stack([frames[end - frontend.num_frames + 1:end + 1] for end in ends]) if len(ends) else \
-        np.zeros((0, *frontend.feature_shape), np.int8)
-    posteriors = TflmRunner(model).predict(windows)
-    times = window_end_ms(model, ends)
-    recognizer = Recognizer(model.labels, model.threshold, model.streaming)
-    decisions = [recognizer.process(row, int(t)) for row, t in zip(posteriors, times)]
-    return {"features": frames, "ends": ends, "times": times, "posteriors": posteriors, "decisions": decisions,
+    runner = TflmRunner(model)
+    features = stream_features(audio, model.frontend)
+    return {"features": features, "features_tflm_c": tflm_c_features(audio, model.frontend),
+            "end_to_end": _pipeline(model, runner, features), "on_device_features": _pipeline(model, runner, device_features),
             "labels": model.labels, "output_scale": float(model.model_output.scale),
             "output_zero_point": int(model.model_output.zero_point), "audio_samples": len(audio),
-            "sample_rate": frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes())}
+            "sample_rate": model.frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes())}
+
+
+def _pipeline(model, runner, frames: np.ndarray) -> dict:
+    """Windows every stride frames → posteriors → recognizer decisions, at the device's clock."""
+    from toolchain.simulate.recognizer import Recognizer
+    from toolchain.simulate.stream import window_end_ms
+
+    frontend = model.frontend
+    ends = np.arange(frontend.num_frames - 1, len(frames), model.streaming.stride_frames(frontend))
+    windows = (np.stack([frames[end - frontend.num_frames + 1:end + 1] for end in ends]) if len(ends)
+               else np.zeros((0, *frontend.feature_shape), np.int8))
+    posteriors = runner.predict(windows)
+    times = window_end_ms(model, ends)
+    recognizer = Recognizer(model.labels, model.threshold, model.streaming)
+    return {"ends": ends, "times": times, "posteriors": posteriors,
+            "decisions": [recognizer.process(row, int(t)) for row, t in zip(posteriors, times)]}
 
 
 def compare(device: dict, host: dict) -> dict:
     """Bit-exactness of features, outputs and recognizer decisions, with the first difference of each."""
-    features = np.array(device["features"]) if device["features"] else np.zeros((0, host["features"].shape[1]), np.int8)
-    same_shape = features.shape == host["features"].shape
-    feature_rows = int(np.sum(np.any(features != host["features"], axis=1))) if same_shape else None
-    inferences = device["inferences"]
-    scale, zero_point = np.float32(host["output_scale"]), np.float32(host["output_zero_point"])
-    output_mismatch, decision_mismatch, first = 0, 0, {}
-    if len(inferences) != len(host["ends"]):
-        first["inferences"] = f"device ran {len(inferences)} inferences, host {len(host['ends'])}"
-    for i, (run, end, t, posterior, decision) in enumerate(zip(inferences, host["ends"], host["times"], host["posteriors"],
-                                                                host["decisions"])):
-        device_posterior = ((run["outputs"].astype(np.float32) - zero_point) * scale).astype(np.float32)
-        if run["frame"] != int(end) or run["time_ms"] != int(t) or not np.array_equal(device_posterior, posterior):
-            output_mismatch += 1
-            first.setdefault("outputs", f"inference {i} (frame {run['frame']}): device {run['outputs'].tolist()}")
-        host_bits = int(np.array(decision.score, np.float32).view(np.uint32))
-        if (run["label"], run["score_bits"], run["is_new"]) != (decision.label, host_bits, decision.is_new):
-            decision_mismatch += 1
-            first.setdefault("decisions", f"inference {i}: device {run['label']}/{run['score_bits']:#x}/{run['is_new']}, "
-                                          f"host {decision.label}/{host_bits:#x}/{decision.is_new}")
-    counts_match = len(inferences) == len(host["ends"])
-    detections = [{"time_ms": run["time_ms"], "label": host["labels"][run["label"]]} for run in inferences if run["is_new"]]
-    host_detections = [{"time_ms": int(t), "label": host["labels"][d.label]}
-                       for t, d in zip(host["times"], host["decisions"]) if d.is_new]
-    if not same_shape:
-        first["features"] = f"device {features.shape[0]} frames, host {host['features'].shape[0]}"
-    elif feature_rows:
-        first["features"] = f"{feature_rows} frames differ, first at {int(np.argmax(np.any(features != host['features'], axis=1)))}"
+    features = _device_features(device, host["features"].shape[1])
+    first = {}
+    feature_checks = {}
+    for name, reference in (("tflm_c", host["features_tflm_c"]), ("toolchain_frontend", host["features"])):
+        if features.shape != reference.shape:
+            feature_checks[name] = None
+            first[f"features_vs_{name}"] = f"device {features.shape[0]} frames, host {reference.shape[0]}"
+            continue
+        differ = np.argwhere(features != reference)
+        feature_checks[name] = int(len(differ))
+        if len(differ):
+            frame, channel = differ[0]
+            first[f"features_vs_{name}"] = (f"{len(differ)} values in {len(set(differ[:, 0]))} frames differ, first frame {frame} "
+                                            f"channel {channel}: device {features[frame, channel]}, host {reference[frame, channel]}")
+    runs = {}
+    for name in ("on_device_features", "end_to_end"):
+        outputs, decisions, difference = _compare_inferences(device["inferences"], host[name], host)
+        runs[name] = (outputs, decisions)
+        first.update({f"{key}_{name}": text for key, text in difference.items()})
+    labels = host["labels"]
+    detections = [{"time_ms": run["time_ms"], "label": labels[run["label"]]} for run in device["inferences"] if run["is_new"]]
+    host_detections = [{"time_ms": int(t), "label": labels[d.label]}
+                       for t, d in zip(host["end_to_end"]["times"], host["end_to_end"]["decisions"]) if d.is_new]
     return {
-        "bit_exact": {"features": same_shape and feature_rows == 0, "outputs": counts_match and output_mismatch == 0,
-                      "decisions": counts_match and decision_mismatch == 0, "detections": detections == host_detections},
-        "mismatches": {"feature_frames": feature_rows, "outputs": output_mismatch, "decisions": decision_mismatch},
+        "bit_exact": {
+            "features_vs_tflm_c": feature_checks["tflm_c"] == 0,
+            "features_vs_toolchain_frontend": feature_checks["toolchain_frontend"] == 0,
+            "outputs": runs["on_device_features"][0] == 0, "decisions": runs["on_device_features"][1] == 0,
+            "end_to_end_outputs": runs["end_to_end"][0] == 0, "end_to_end_decisions": runs["end_to_end"][1] == 0,
+            "end_to_end_detections": detections == host_detections,
+        },
+        "mismatches": {"feature_values_vs_tflm_c": feature_checks["tflm_c"],
+                       "feature_values_vs_toolchain_frontend": feature_checks["toolchain_frontend"],
+                       "outputs": runs["on_device_features"][0], "decisions": runs["on_device_features"][1],
+                       "end_to_end_outputs": runs["end_to_end"][0], "end_to_end_decisions": runs["end_to_end"][1]},
         "first_difference": first,
         "detections": detections, "host_detections": host_detections,
     }
+
+
+def _device_features(device: dict, channels: int) -> np.ndarray:
+    return np.array(device["features"]) if device["features"] else np.zeros((0, channels), np.int8)
+
+
+def _compare_inferences(inferences: list[dict], host_run: dict, host: dict) -> tuple[int | None, int | None, dict]:
+    """(output mismatches, decision mismatches, first differences); None counts when the runs differ in length."""
+    if len(inferences) != len(host_run["ends"]):
+        text = f"device ran {len(inferences)} inferences, host {len(host_run['ends'])}"
+        return None, None, {"outputs": text}
+    scale, zero_point = np.float32(host["output_scale"]), np.float32(host["output_zero_point"])
+    outputs, decisions, first = 0, 0, {}
+    for i, (run, end, t, posterior, decision) in enumerate(zip(inferences, host_run["ends"], host_run["times"],
+                                                                host_run["posteriors"], host_run["decisions"])):
+        # the firmware's dequantisation, in float32: equal posteriors <=> equal int8 outputs
+        device_posterior = ((run["outputs"].astype(np.float32) - zero_point) * scale).astype(np.float32)
+        if run["frame"] != int(end) or run["time_ms"] != int(t) or not np.array_equal(device_posterior, posterior):
+            outputs += 1
+            first.setdefault("outputs", f"inference {i} (frame {run['frame']}): device {run['outputs'].tolist()}")
+        host_bits = int(np.array(decision.score, np.float32).view(np.uint32))
+        if (run["label"], run["score_bits"], run["is_new"]) != (decision.label, host_bits, decision.is_new):
+            decisions += 1
+            first.setdefault("decisions", f"inference {i}: device {run['label']}/{run['score_bits']:#x}/{run['is_new']}, "
+                                          f"host {decision.label}/{host_bits:#x}/{decision.is_new}")
+    return outputs, decisions, first
 
 
 def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
@@ -236,3 +278,28 @@ def _record(export_dir: Path, manifest: dict, kernels: str, report: dict) -> Non
     # report.json joins the export's file list, so a later `--force` export knows it as its own
     files = dict(manifest.get("files") or {}, **{REPORT: sha256_file(report_path)})
     write_json_atomic(export_dir / FIRMWARE_MANIFEST, dict(manifest, measured=summary, files=files))
+
+
+def summary_lines(report: dict) -> list[str]:
+    """What `kws run-emulated` prints."""
+    counts, image = report["instructions"], report["image"]
+    per_second = counts["per_second_of_audio"]
+    exact = report["bit_exact"]
+    yes = {True: "identical", False: "DIFFERENT"}
+    detections = ", ".join(f"{d['label']} at {d['time_ms']} ms" for d in report["detections"])
+    lines = [
+        f"{report['board']} ({report['kernels']} kernels): {report['audio_seconds']:g} s of audio, {report['frames']} frames, "
+        f"{report['inferences']} inferences, QEMU {report['wall_s']:g} s",
+        f"features vs TFLM C frontend on the host: {yes[exact['features_vs_tflm_c']]}; vs toolchain.frontend: "
+        f"{yes[exact['features_vs_toolchain_frontend']]} ({report['mismatches']['feature_values_vs_toolchain_frontend']} values differ)",
+        f"outputs and recognizer on the device's features: {yes[exact['outputs'] and exact['decisions']]}; end to end: outputs "
+        f"{yes[exact['end_to_end_outputs']]}, detections {yes[exact['end_to_end_detections']]} "
+        f"({detections or 'none'})",
+        f"instructions per inference: {counts['model_per_inference']['mean']:,} ({counts['model_per_mac']} per MAC); "
+        f"frontend {counts['frontend_per_frame']:,} per frame; recognizer {counts['recognizer_per_inference']:,} per inference",
+        f"per second of audio (inference every {counts['per_second_at_stride_ms']} ms): frontend {per_second['frontend']:,}, "
+        f"model {per_second['model']:,}, recognizer {per_second['recognizer']:,}",
+        f"image: text {image['text']:,} B, data {image['data']:,} B, bss {image['bss']:,} B; arena used "
+        f"{report['arena_used_bytes']:,} of {report['tensor_arena_size']:,} B",
+    ]
+    return lines
