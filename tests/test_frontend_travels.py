@@ -12,6 +12,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from toolchain.cli import main
+from toolchain.errors import KwsError
 from toolchain.frontend import FrontendParams
 
 NARROW = FrontendParams(num_channels=32)
@@ -60,6 +61,10 @@ def test_a_non_default_frontend_is_honoured_from_training_to_streaming(narrow_em
                                 np.zeros(16000, np.float32)])
     sf.write(tmp_path / "recording.wav", recording, 48000)
     assert isinstance(stream(tmp_path / "converted", tmp_path / "recording.wav"), list)  # TFLM took 49×32 windows
+    # the rate rule of enroll holds for stream too: 8 kHz is refused, not resampled
+    sf.write(tmp_path / "8k.wav", recording[::6], 8000)
+    with pytest.raises(KwsError, match="8k.wav: sample rate 8000 Hz is below 16000 Hz"):
+        stream(tmp_path / "converted", tmp_path / "8k.wav")
 
 
 @pytest.mark.slow
