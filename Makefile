@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test demo train train-small corpus corpus-kokoro distill-setup bench readme flash clean
+.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro distill-setup bench readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -18,6 +18,17 @@ $(VENV)/.installed: pyproject.toml
 test: setup
 	$(PY) -m pytest -q tests
 
+# The firmware tests alone (TFLM built for Cortex-M4F, run on QEMU): installs the Debian packages they
+# need when missing (as root; else says what to install), with the TFLM tree at ../shared/third_party/tflite-micro.
+FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake
+firmware-setup:
+	@dpkg -s $(FIRMWARE_PACKAGES) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $(FIRMWARE_PACKAGES); \
+	  else echo "firmware tests need: sudo apt-get install $(FIRMWARE_PACKAGES)"; exit 1; fi; }
+
+firmware-test: setup firmware-setup
+	KWS_REQUIRE_FIRMWARE=1 $(PY) -m pytest -q tests/test_firmware_qemu.py tests/test_export.py
+
 demo: setup
 	$(KWS) demo --work $(WORK)/demo --force
 
@@ -25,6 +36,7 @@ bench: setup
 	$(PY) benchmarks/foundation.py
 	$(PY) benchmarks/fewshot.py
 	$(PY) benchmarks/device.py
+	$(PY) benchmarks/firmware.py
 
 # The README's figures, rendered from benchmarks/results/*.json and models/*/manifest.json (after `make bench`).
 readme: setup

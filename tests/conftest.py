@@ -100,3 +100,19 @@ def read_only_dir(tmp_path, monkeypatch) -> Path:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: minutes, not seconds; still run by `make test`")
+
+
+@pytest.fixture(scope="session")
+def tflm_tree():
+    """The TFLM tree and ARM tools the firmware tests build with (toolchain/firmware/tools.py).
+    Missing: skipped with what to install, or failed where `.ci/run` requires them (KWS_REQUIRE_FIRMWARE=1)."""
+    from toolchain.errors import KwsError
+    from toolchain.firmware import tools
+
+    try:
+        tools.require_tools()
+        return tools.find_tflm_tree()
+    except KwsError as exc:
+        if os.environ.get("KWS_REQUIRE_FIRMWARE") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
