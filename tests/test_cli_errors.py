@@ -283,3 +283,13 @@ def test_a_real_converted_model_is_replaced_only_with_force_and_never_over_a_use
     (out / "notes.txt").write_text("mine")
     _one_line_error(CliRunner().invoke(main, args + ["--force"]), "(notes.txt)", "move them out")
     assert (out / "notes.txt").read_text() == "mine" and (out / "model_int8.tflite").is_file()
+
+
+@pytest.mark.parametrize("manifest", ["[1, 2]", "{}", "\"text\""])
+@pytest.mark.parametrize("command", [["convert", "M", "--out", "o"], ["export-firmware", "M", "--board", "cortex-m", "--out", "fw"],
+                                     ["stream", "M", "audio.wav"], ["enroll", "--add-to", "M", "--keyword", "a", "--shots", "s"]])
+def test_a_manifest_that_is_not_an_object_with_a_kind_is_one_line(tmp_path, manifest, command):
+    (tmp_path / "M").mkdir()
+    (tmp_path / "M" / "manifest.json").write_text(manifest)
+    args = [str(tmp_path / a) if a in ("M", "o", "fw", "audio.wav", "s") else a for a in command]
+    _one_line_error(CliRunner().invoke(main, args), "manifest.json: not a manifest")

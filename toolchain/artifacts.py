@@ -220,6 +220,10 @@ def read_manifest(directory: Path, expected_kind: str | None = None) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise bad_input(path, f"corrupt JSON ({exc.msg} at line {exc.lineno})") from exc
-    if expected_kind and manifest.get("kind") != expected_kind:
-        raise bad_input(directory, f"is a {manifest.get('kind')!r} artifact, expected {expected_kind!r}")
+    except UnicodeDecodeError as exc:
+        raise bad_input(path, "not text: restore the artifact or write it again") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("kind"), str):
+        raise bad_input(path, "not a manifest (a JSON object with a \"kind\"): not an artifact written by this toolchain")
+    if expected_kind and manifest["kind"] != expected_kind:
+        raise bad_input(directory, f"is a {manifest['kind']!r} artifact, expected {expected_kind!r}")
     return manifest
