@@ -16,8 +16,10 @@ from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory
 from toolchain.audio import load_clip
 from toolchain.convert.artifact import KIND, check_device_contract, write_converted_model
 from toolchain.convert.cost import latency_ms
+from toolchain.convert.stream_twin import convert_twin, write_twin
 from toolchain.corpus.background import background_tracks, silence_clips
 from toolchain.embedding.artifact import load_embedding
+from toolchain.embedding.registry import streaming_hop_frames
 from toolchain.errors import KwsError
 from toolchain.features import batch_features
 from toolchain.fewshot.enroll import load_keyword_model
@@ -81,6 +83,8 @@ def _convert(model_dir: Path, out: Path, per_class: int, seed: int) -> dict:
     check_device_contract(model_dir, frontend, manifest["labels"], model_input, model_output)
     arena = measure_arena(int8_bytes)
     macs = sum(row["macs"] for row in costs)
+    hop_frames = _streaming_hop_frames(manifest)
+    twin_bytes, stream = convert_twin(model, hop_frames, frontend, representative, int8_bytes) if hop_frames else (None, None)
     report = {
         "model": str(model_dir),
         "flash_bytes": len(int8_bytes),
@@ -95,14 +99,23 @@ def _convert(model_dir: Path, out: Path, per_class: int, seed: int) -> dict:
         "quantization": {"input": {"scale": model_input.scale, "zero_point": model_input.zero_point},
                          "output": {"scale": model_output.scale, "zero_point": model_output.zero_point},
                          "weights": "int8 per-channel", "activations": "int8 per-tensor"},
+        "stream": stream,
     }
     converted = {**manifest, "source_model": str(model_dir), "source_kind": manifest["kind"],
-                 "quantization": report["quantization"], "ops": ops, "arena_bytes": arena,
+                 "quantization": report["quantization"], "ops": ops, "arena_bytes": arena, "stream": stream,
                  "model_sha256": sha256_bytes(int8_bytes), "float_model_sha256": sha256_bytes(float_bytes),
                  "conversion": {"representative_per_class": per_class, "seed": seed, "wall_time_s": round(time.time() - started, 1)}}
     with staged_directory(out) as stage:
         write_converted_model(stage, model_dir, converted, float_bytes, int8_bytes, report, report_markdown(report))
+        if twin_bytes is not None:
+            write_twin(stage, twin_bytes)
     return report
+
+
+def _streaming_hop_frames(manifest: dict) -> int | None:
+    """Frames per hop when the keyword model's embedding has a streaming twin (embedding/ds_cnn_stream.py)."""
+    embedding = read_manifest(Path(manifest["embedding_path"]))
+    return streaming_hop_frames(embedding["architecture"], embedding.get("architecture_params"))
 
 
 def report_markdown(report: dict) -> str:
@@ -113,6 +126,13 @@ def report_markdown(report: dict) -> str:
     for estimate in report["latency_estimate"].values():
         lines.append(f"- {estimate['core']}: ~{estimate['latency_ms']} ms per inference "
                      f"({estimate['cycles_per_mac']} cycles/MAC, from {estimate['source']})")
+    stream = report.get("stream")
+    if stream:
+        lines += ["", f"Streaming twin (`{stream['file']}`): every {stream['hop_ms']} ms on {stream['hop_frames']} new frames, "
+                  f"**{stream['macs_per_hop']:,} MACs per hop = {stream['macs_per_second']:,} per second**, "
+                  f"{stream['flash_bytes']:,} bytes flash, arena {stream['arena_bytes']:,} bytes, {len(stream['states'])} state tensors; "
+                  f"on {stream['check']['hops_compared']} hops its int8 outputs differ from the whole-window model's by at most "
+                  f"{stream['check']['max_abs_int8_difference']} LSB."]
     lines += ["", "| op | TFLM | resolver |", "|---|---|---|"]
     lines += [f"| {o['op']} | {'yes' if o['tflm_supported'] else 'NO'} | {o['resolver_method'] or '—'} |" for o in report["ops"]]
     lines += ["", "| # | op | output shape | weights | MACs |", "|---|---|---|---|---|"]

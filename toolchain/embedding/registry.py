@@ -16,12 +16,21 @@ ARCHITECTURES = {
 DEFAULT_ARCHITECTURE = "ds_cnn"
 
 
-def build_classifier(name: str, input_shape, num_classes: int, overrides: dict | None = None):
+def architecture_params(name: str, values: dict | None = None):
+    """The params dataclass of architecture `name`, from overrides or a manifest's JSON."""
     if name not in ARCHITECTURES:
         raise KwsError(f"unknown architecture {name!r} (have: {', '.join(ARCHITECTURES)})")
-    params_type, builder = ARCHITECTURES[name]
-    params = params_type(**{k: _as_tuples(v) for k, v in (overrides or {}).items()})
-    return builder(tuple(input_shape), num_classes, params), asdict(params)
+    return ARCHITECTURES[name][0](**{k: _as_tuples(v) for k, v in (values or {}).items()})
+
+
+def streaming_hop_frames(name: str, values: dict | None = None) -> int | None:
+    """Frames per streaming step when the architecture has a streaming twin, else None."""
+    return getattr(architecture_params(name, values), "hop_frames", None)
+
+
+def build_classifier(name: str, input_shape, num_classes: int, overrides: dict | None = None):
+    params = architecture_params(name, overrides)
+    return ARCHITECTURES[name][1](tuple(input_shape), num_classes, params), asdict(params)
 
 
 def _as_tuples(value):
