@@ -39,3 +39,19 @@ def test_directory_without_metadata_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["convert", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no manifest.json" in result.output
+
+
+def test_a_keyword_model_whose_manifest_names_another_frontend_is_refused_before_converting(keyword_model, tmp_path):
+    import shutil
+
+    copy = tmp_path / "kw"
+    shutil.copytree(keyword_model, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["frontend"]["num_channels"] = 32
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["convert", str(copy), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: {copy / 'model.keras'}: the network takes 49×40 feature maps but its frontend makes 49×32; "
+        "the manifest and the model disagree, rebuild it"]
+    assert not (tmp_path / "o").exists()

@@ -21,7 +21,7 @@ from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
-from toolchain.frontend import FrontendParams, require_same_frontend
+from toolchain.frontend import FrontendParams, require_feature_input, require_same_frontend
 from toolchain.keras_file import save_model_reproducibly
 from toolchain.outputs import claim_artifact, claim_next_version
 
@@ -160,7 +160,7 @@ def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise bad_input(path, "missing: the keyword model directory has no model.keras")
-    FrontendParams.from_dict(manifest["frontend"])
+    frontend = FrontendParams.from_dict(manifest["frontend"])
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras reports a truncated archive as anything from BadZipFile to "File not found"
@@ -168,4 +168,5 @@ def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
                               "enrol again or restore it") from exc
     if model.output_shape[-1] != len(manifest["labels"]):
         raise bad_input(path, f"has {model.output_shape[-1]} outputs but the manifest lists {len(manifest['labels'])} labels")
+    require_feature_input(model.input_shape, frontend, str(path))
     return model, manifest
