@@ -230,7 +230,10 @@ def test_damaged_embedding_and_keyword_model_files_are_one_line_errors(tmp_path)
         load_embedding(embedding)
     model = tmp_path / "kw"
     model.mkdir()
-    (model / "manifest.json").write_text(json.dumps({"kind": "keyword_model", "frontend": FrontendParams().to_dict(),
+    from toolchain.fewshot.enroll import MANIFEST_KEYS
+
+    complete = {key: None for key in MANIFEST_KEYS}
+    (model / "manifest.json").write_text(json.dumps({**complete, "kind": "keyword_model", "frontend": FrontendParams().to_dict(),
                                                      "labels": ["_silence_", "_unknown_", "x"]}))
     (model / "model.keras").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(KwsError, match="model.keras: cannot load the Keras model .*damaged or truncated"):
@@ -293,3 +296,12 @@ def test_a_manifest_that_is_not_an_object_with_a_kind_is_one_line(tmp_path, mani
     (tmp_path / "M" / "manifest.json").write_text(manifest)
     args = [str(tmp_path / a) if a in ("M", "o", "fw", "audio.wav", "s") else a for a in command]
     _one_line_error(CliRunner().invoke(main, args), "manifest.json: not a manifest")
+
+
+@pytest.mark.parametrize("command", [["enroll", "--add-to", "M", "--keyword", "a", "--shots", "s"], ["convert", "M", "--out", "o"]])
+def test_an_incomplete_keyword_model_manifest_is_one_line(tmp_path, command):
+    (tmp_path / "M").mkdir()
+    (tmp_path / "M" / "manifest.json").write_text(json.dumps({"kind": "keyword_model", "embedding_path": str(tmp_path / "e")}))
+    (tmp_path / "M" / "model.keras").write_bytes(b"PK")
+    args = [str(tmp_path / a) if a in ("M", "o", "s") else a for a in command]
+    _one_line_error(CliRunner().invoke(main, args), "manifest.json: missing 'version': not a complete keyword model")

@@ -30,6 +30,7 @@ MODEL_FILE = "model.keras"
 DEFAULT_THRESHOLD = 0.8
 # A name becomes a folder name (shots/NN_name/) and a C string in the firmware; longer is a typo.
 MAX_KEYWORD_BYTES = 64
+MANIFEST_KEYS = ("version", "labels", "keywords", "embedding_path", "embedding_hash", "frontend", "streaming")
 # A keyword's posterior stays high for ~0.3–0.5 s as the 1 s window slides past it; averaging over
 # longer dilutes it (1000 ms: 4 % of keywords found at threshold 0.8 on the 1 h benchmark stream).
 STREAMING_DEFAULTS = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
@@ -50,6 +51,15 @@ def _stored_shots(model_dir: Path, manifest: dict) -> dict[str, np.ndarray]:
             raise bad_input(missing[0], "stored shot missing: the keyword model is incomplete")
         shots[name] = np.stack([load_clip(f) for f in files])
     return shots
+
+
+def read_keyword_manifest(model_dir: Path) -> dict:
+    """The manifest of a keyword model, refused in one line when a key later steps rely on is missing."""
+    manifest = read_manifest(model_dir, KIND)
+    missing = [key for key in MANIFEST_KEYS if key not in manifest]
+    if missing:
+        raise bad_input(Path(model_dir) / "manifest.json", f"missing {missing[0]!r}: not a complete keyword model; enrol it again")
+    return manifest
 
 
 def next_version_dir(model_dir: Path, version: int) -> Path:
@@ -76,7 +86,7 @@ def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: P
         raise KwsError("enroll: give at least one --keyword NAME --shots PATH")
     if not 0 < threshold < 1:
         raise KwsError(f"--threshold {threshold}: must lie strictly between 0 and 1")
-    parent = read_manifest(add_to, KIND) if add_to else None
+    parent = read_keyword_manifest(add_to) if add_to else None
     embedding_path = Path(embedding_path or (parent["embedding_path"] if parent else DEFAULT_EMBEDDING))
     inputs = {"--embedding": embedding_path, "--add-to": add_to,
               **{f"--shots for {name!r}": Path(path) for name, path in keywords}}
@@ -156,7 +166,7 @@ def _slug(name: str) -> str:
 
 def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
     """The Keras model and its manifest; a model without its metadata is refused."""
-    manifest = read_manifest(model_dir, KIND)
+    manifest = read_keyword_manifest(model_dir)
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise bad_input(path, "missing: the keyword model directory has no model.keras")
