@@ -210,6 +210,20 @@ def staged_directory(final: Path, overwrite: bool = True, manifest_name: str = M
         raise
 
 
+def load_keras_model(path: Path, remedy: str):
+    """An artifact's .keras file; a damaged one is a one-line error naming it and `remedy`.
+
+    Keras reports a truncated archive as anything from BadZipFile to "File not found", so every
+    failure to load is caught here, and only here.
+    """
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise bad_input(path, f"cannot load the Keras model ({type(exc).__name__}); the file is damaged or truncated: {remedy}") from exc
+
+
 def read_manifest(directory: Path, expected_kind: str | None = None) -> dict:
     path = Path(directory) / MANIFEST
     if not Path(directory).is_dir():

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from toolchain.artifacts import read_manifest
+from toolchain.artifacts import load_keras_model, read_manifest
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
 from toolchain.errors import KwsError, bad_input
 from toolchain.frontend import FrontendParams
@@ -67,11 +67,7 @@ def load_embedding(path: Path | None = None) -> Embedding:
     model_path = path / CLASSIFIER_FILE
     if not model_path.is_file():
         raise bad_input(model_path, "missing classifier weights")
-    try:
-        classifier = keras.models.load_model(model_path, compile=False)
-    except Exception as exc:
-        raise bad_input(model_path, f"cannot load the Keras model ({type(exc).__name__}); the file is damaged or truncated: "
-                                    "restore the embedding or train it again") from exc
+    classifier = load_keras_model(model_path, "restore the embedding or train it again")
     trunk = trunk_of(classifier)
     found = weights_hash(trunk)
     if found != manifest.get("embedding_hash"):

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import soundfile as sf
 
-from toolchain.artifacts import read_manifest, sha256_bytes, staged_directory, write_json_atomic
+from toolchain.artifacts import load_keras_model, read_manifest, sha256_bytes, staged_directory, write_json_atomic
 from toolchain.audio import SAMPLE_RATE, load_clip
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
@@ -171,11 +171,7 @@ def load_keyword_model(model_dir: Path) -> tuple[keras.Model, dict]:
     if not path.is_file():
         raise bad_input(path, "missing: the keyword model directory has no model.keras")
     frontend = FrontendParams.from_dict(manifest["frontend"])
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras reports a truncated archive as anything from BadZipFile to "File not found"
-        raise bad_input(path, f"cannot load the Keras model ({type(exc).__name__}); the file is damaged or truncated: "
-                              "enrol again or restore it") from exc
+    model = load_keras_model(path, "enrol again or restore it")
     if model.output_shape[-1] != len(manifest["labels"]):
         raise bad_input(path, f"has {model.output_shape[-1]} outputs but the manifest lists {len(manifest['labels'])} labels")
     require_feature_input(model.input_shape, frontend, str(path))
