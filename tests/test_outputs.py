@@ -99,6 +99,14 @@ def test_an_out_that_is_inside_or_around_an_input_is_refused(tmp_path, where):
     assert (shots / "a.wav").read_bytes() == b"RIFF"
 
 
+@pytest.mark.parametrize("out", ["", ".", "/"])
+def test_an_artifact_never_replaces_the_current_folder_or_the_root(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(KwsError, match="names the current folder or the root"):
+        with claim_artifact(Path(out), "model"):
+            pass
+
+
 def test_a_name_the_file_system_cannot_hold_is_refused_before_work(tmp_path):
     with pytest.raises(KwsError, match="choose a shorter name"):
         with claim_artifact(tmp_path / ("k" * 250), "model"):

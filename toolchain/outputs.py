@@ -154,6 +154,8 @@ def claim_artifact(out: Path, kind: str, *, inputs: Mapping[str, Path | None] = 
     holds nothing but its own files. Refused: a file, another kind, foreign files (named), an input.
     """
     out = Path(out)
+    if not Path(os.path.abspath(out)).name or os.path.abspath(out) == os.getcwd():
+        raise KwsError(f"{option} {str(out)!r}: names the current folder or the root; give the {kind} a folder of its own")
     check_path(out, option)
     refuse_overlap(out, inputs, option)
     with _lock(out, option):
