@@ -17,7 +17,7 @@ from record import write_results
 from toolchain.convert.keyword_model import convert_keyword_model
 from toolchain.export.firmware import export_firmware
 from toolchain.fewshot.enroll import enroll
-from toolchain.firmware.latency import CPI_RANGE
+from toolchain.export.measured_latency import CPI_RANGE
 from toolchain.firmware.selftest import run_emulated, summary_lines
 
 DEMO = Path("work/demo")

@@ -103,7 +103,7 @@ def test_reference_kernels_are_bit_exact_and_slower(converted, cmsis_run, tmp_pa
 
 def test_measured_instructions_pace_the_nano(converted, cmsis_run, tmp_path):
     from toolchain.export.firmware import export_firmware
-    from toolchain.firmware.latency import CPI_RANGE
+    from toolchain.export.measured_latency import CPI_RANGE
 
     out, report = cmsis_run
     realtime = export_firmware(converted, "nano33ble", tmp_path / "nano", measured=out / "report.json")["realtime"]

@@ -22,7 +22,7 @@ from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
                                               tensor_arena_size)
 from toolchain.export.test_audio import test_audio_files, test_audio_samples
-from toolchain.firmware.latency import CPI_RANGE, latency_ms_range, measured_load
+from toolchain.export.measured_latency import CPI_RANGE, latency_ms_range, measured_load
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
 from toolchain.tflite.flatbuffer import model_ops, total_macs

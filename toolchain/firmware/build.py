@@ -55,14 +55,21 @@ def configure_args(project: Path, build: Path, tree: TflmTree, kernels: str) -> 
             f"-DTFLM_DIR={tree.tflm_dir(kernels)}", f"-DCMSIS_DIR={tree.cmsis_dir}", f"-DKWS_FRONTEND_DIR={tree.frontend_dir}"]
 
 
+def build_dir(project: Path, kernels: str) -> Path:
+    """Where `project` is built by default: outside the export, which holds only the files it was
+    written with (a later `export-firmware --force` refuses others), one folder per project and kernel set."""
+    key = hashlib.sha256(str(Path(project).resolve()).encode()).hexdigest()[:16]
+    return CACHE_ROOT.parent / "firmware-builds" / key / kernels
+
+
 def build_project(project: Path, kernels: str = "cmsis-nn", build: Path | None = None, tree: TflmTree | None = None) -> Image:
-    """Configure and build `project` (an exported CMake app) into `build` (default: project/build-KERNELS)."""
+    """Configure and build `project` (an exported CMake app) into `build` (default: `build_dir`)."""
     require_tools()
     project = Path(project).resolve()
     if not (project / "CMakeLists.txt").is_file():
         raise KwsError(f"{project}: no CMakeLists.txt; export a CMake board first (kws export-firmware --board qemu-mps2-an386)")
     tree = tree or find_tflm_tree()
-    build = Path(build) if build else project / f"build-{kernels}"
+    build = Path(build) if build else build_dir(project, kernels)
     libraries = _cached_libraries(project, tree, kernels)
     _run(configure_args(project, build, tree, kernels)
          + [f"-DTFLM_LIB={libraries['tflm']}", f"-DKWS_FRONTEND_LIB={libraries['kws_frontend']}"], project)

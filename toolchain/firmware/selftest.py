@@ -12,7 +12,6 @@ executed instructions per stage go into `OUT/report.json` (one entry per kernel 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 import subprocess
@@ -22,8 +21,8 @@ import numpy as np
 
 from toolchain.artifacts import sha256_file, write_json_atomic
 from toolchain.errors import KwsError, bad_input
-from toolchain.firmware.build import CACHE_ROOT, build_project
-from toolchain.firmware.latency import CPI_RANGE, CPI_SOURCE
+from toolchain.firmware.build import build_project
+from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE
 from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
 from toolchain.firmware.tools import KERNELS
 
@@ -49,7 +48,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
         raise KwsError(f"--kernels {kernels}: choose one of {', '.join(KERNELS)}")
     manifest = _firmware_manifest(export_dir)
     project = export_dir / manifest["project"]
-    image = build_project(project, kernels, build_dir(export_dir, kernels))
+    image = build_project(project, kernels)
     run = run_elf(image.elf, timeout_s)
     device = parse_output(run.lines, image.elf)
     if run.exit_code != 0 or not device["done"]:
@@ -74,12 +73,6 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
     }
     _record(export_dir, manifest, kernels, report)
     return report
-
-
-def build_dir(export_dir: Path, kernels: str) -> Path:
-    """Outside the export (which holds only the files it was written with), one per export and kernel set."""
-    key = hashlib.sha256(str(Path(export_dir).resolve()).encode()).hexdigest()[:16]
-    return CACHE_ROOT.parent / "firmware-builds" / key / kernels
 
 
 def parse_output(lines: list[str], where: Path) -> dict:
