@@ -71,3 +71,17 @@ def test_room_and_device_reverberates_colours_and_moves_formants():
     assert _centroid(lower) < _centroid(off) < _centroid(higher)
     coloured = room_and_device(wave, AugmentParams(colour_probability=1.0), seed, 16000).numpy()
     assert not np.allclose(coloured, off, atol=1e-3)
+
+
+def test_training_pipeline_with_room_and_device_keeps_the_feature_shape():
+    from toolchain.augment import ROOM_AND_DEVICE
+    from toolchain.corpus.background import background_tracks
+    from toolchain.embedding.data import ClipArrays, feature_dataset
+    from toolchain.frontend import FrontendParams
+
+    frontend = FrontendParams()
+    clips = np.stack([(_burst().numpy() * 32767).astype(np.int16)] * 4)
+    dataset = feature_dataset(ClipArrays(clips, np.zeros(4, np.int32)), 4, 0, True, background_tracks(None, 0), frontend,
+                              ROOM_AND_DEVICE)
+    features, labels = next(iter(dataset))
+    assert features.shape == (4, *frontend.feature_shape) and labels.shape == (4,)

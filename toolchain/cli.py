@@ -164,10 +164,13 @@ def features(corpus, corpus_format, out, strict, cache, force):
 @click.option("--teacher", type=click.Choice(TEACHERS), default=None,
               help="Distil a real-speech embedding into the student (training time only; `make distill-setup`).")
 @click.option("--distill-weight", type=_POSITIVE, default=1.0, show_default=True, help="Weight of the teacher's cosine loss.")
+@click.option("--room-augment", is_flag=True,
+              help="Also reverberate, colour (microphone, codec) and perturb vocal-tract length before the frontend.")
 @_FORCE
 def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
-                        resume, init_from, head_epochs, max_steps_per_epoch, teacher, distill_weight, force):
+                        resume, init_from, head_epochs, max_steps_per_epoch, teacher, distill_weight, room_augment, force):
     """Train the multilingual word classifier whose penultimate layer is the embedding."""
+    from toolchain.augment import ROOM_AND_DEVICE, AugmentParams
     from toolchain.corpus.languages import parse_languages
     from toolchain.embedding.artifact import KIND
     from toolchain.embedding.train import TrainConfig, cluster_role, train_embedding
@@ -176,7 +179,7 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
     config = TrainConfig(corpus[0], out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
                          learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
                          command="kws " + " ".join(sys.argv[1:]), extra_corpora=tuple(corpus[1:]), teacher=teacher,
-                         distill_weight=distill_weight)
+                         distill_weight=distill_weight, augment=ROOM_AND_DEVICE if room_augment else AugmentParams())
     inputs = {"--corpus" if i == 0 else f"--corpus #{i + 1}": path for i, path in enumerate(corpus)}
     # in a TF_CONFIG cluster every worker runs this command; only the chief writes OUT
     is_chief, _ = cluster_role()
