@@ -55,8 +55,8 @@ def _pct(fraction: float) -> str:
     return f"{100 * fraction:.2f} %"
 
 
-def _fa(per_hour: float | None) -> str:
-    return "never" if per_hour is None else f"{per_hour:.1f} FA/h"
+def _fa(per_hour: float) -> str:
+    return f"{per_hour:.1f} FA/h"
 
 
 def _at_90(f: dict, prefix: str) -> str:
@@ -135,13 +135,88 @@ def measured_table(s: Sources) -> str:
         rows.append(("test suite from a clean clone", "`python benchmarks/ci.py` (a clone of HEAD runs `bash .ci/run`)",
                      f"{ci['wall_s'] // 60} min {ci['wall_s'] % 60} s incl. venv install ({ci['tests']} tests, {ci['pytest_s']:.0f} s)"))
     for benchmark in s.benchmarks():
-        if benchmark not in ("foundation", "fewshot", "device", "ci"):  # no template yet: every figure as recorded
+        if benchmark not in TEMPLATED_BENCHMARKS:  # measured, but no template places its figures yet
             record = s.record(benchmark)
             rows.append((benchmark.replace("_", " "), f"`{record['command']}`",
-                         "; ".join(f"{key} {value}" for key, value in record["figures"].items())))
+                         f"{len(record['figures'])} figures in `benchmarks/results/{benchmark}.json`, not yet placed in this "
+                         f"README (add a template to `benchmarks/render_readme.py`)"))
     lines = [f"| {' | '.join(row)} |" for row in rows]
     lines.insert(1, "|---|---|---|")
     return "\n".join(lines)
+
+
+def _millions(value: float) -> str:
+    return f"{value / 1e6:.2f} M"
+
+
+def streaming_table(s: Sources) -> str:
+    f = s.figures("streaming")
+    architectures = [key.removesuffix("_window_macs") for key in f if key.endswith("_window_macs")]
+    rows = ["| architecture | MACs / window | MACs/s, window every 20 ms / 160 ms | flash / arena (window) | streaming twin: MACs / hop, MACs/s | twin flash / arena | twin vs window on TFLM |",
+            "|---|---|---|---|---|---|---|"]
+    for arch in architectures:
+        window = (f"{_millions(f[f'{arch}_window_macs'])} | {_millions(f[f'{arch}_window_macs_per_s_at_20ms'])} / "
+                  f"{_millions(f[f'{arch}_window_macs_per_s_at_160ms'])} | {f[f'{arch}_window_flash_bytes']:,} / {f[f'{arch}_window_arena_bytes']:,} B")
+        if f"{arch}_stream_macs_per_hop" in f:
+            twin = (f"{_millions(f[f'{arch}_stream_macs_per_hop'])} per {f[f'{arch}_stream_hop_ms']} ms, {_millions(f[f'{arch}_stream_macs_per_s'])} | "
+                    f"{f[f'{arch}_stream_flash_bytes']:,} / {f[f'{arch}_stream_arena_bytes']:,} B | "
+                    f"max {f[f'{arch}_stream_max_lsb_vs_window']} LSB over {f[f'{arch}_stream_hops_compared']} hops")
+        else:
+            twin = "— | — | —"
+        rows.append(f"| `{arch}` | {window} | {twin} |")
+    return "\n".join(rows)
+
+
+def _firmware_exact(f: dict) -> bool:
+    return all(f[f"{m}_bit_exact_device_pipeline"] and f[f"{m}_bit_exact_end_to_end_detections"] for m in ("demo", "small"))
+
+
+def firmware_compared(s: Sources) -> str:
+    f = s.figures("firmware")
+    verdict = "" if _firmware_exact(f) else "; NOT all bit-exact, see benchmarks/results/firmware.json"
+    counts = {f["demo_inferences_compared"], f["small_inferences_compared"]}
+    compared = (f"{counts.pop()} inferences each" if len(counts) == 1
+                else f"{f['demo_inferences_compared']} and {f['small_inferences_compared']} inferences")
+    return compared + verdict
+
+
+def firmware_frontend_diff(s: Sources) -> str:
+    f = s.figures("firmware")
+    same = "the detections are the same" if f["demo_bit_exact_end_to_end_detections"] else "the detections DIFFER"
+    return (f"{f['demo_feature_values_differing_from_toolchain_frontend']:,} of {f['demo_feature_values_compared']:,} "
+            f"feature values differ; {same}")
+
+
+def firmware_table(s: Sources) -> str:
+    f = s.figures("firmware")
+    rows = [f"| embedding | MACs | CMSIS-NN | reference kernels | Nano 33 BLE (64 MHz, CMSIS-NN, {f['cpi_low']:.1f}–{f['cpi_high']:.1f} cycles/instr) |",
+            "|---|---|---|---|---|"]
+    for prefix, model in (("demo", "models/embedding"), ("small", "models/embedding-small")):
+        rows.append(f"| `{model}` | {f[f'{prefix}_macs'] / 1e6:.2f} M | {f[f'{prefix}_cmsis_nn_instructions_per_inference'] / 1e6:.2f} M "
+                    f"({f[f'{prefix}_cmsis_nn_instructions_per_mac']:.2f} / MAC) | {f[f'{prefix}_reference_instructions_per_inference'] / 1e6:.1f} M "
+                    f"({f[f'{prefix}_reference_instructions_per_mac']:.1f} / MAC) | {f[f'{prefix}_nano_latency_ms_low']:.0f}–"
+                    f"{f[f'{prefix}_nano_latency_ms_high']:.0f} ms → inference every {f[f'{prefix}_nano_stride_ms']} ms |")
+    return "\n".join(rows)
+
+
+def firmware_costs(s: Sources) -> str:
+    f = s.figures("firmware")
+    return (f"{f['demo_frontend_instructions_per_frame'] / 1e3:.1f} k instructions per 20 ms frame "
+            f"({f['demo_frontend_instructions_per_second'] / 1e6:.1f} M per second of audio), the recognizer "
+            f"~{round(f['demo_recognizer_instructions_per_inference'], -1):.0f} per inference")
+
+
+def firmware_image(s: Sources) -> str:
+    f = s.figures("firmware")
+    return (f"{f['demo_text_bytes']:,} B text, {f['demo_data_bytes']:,} B data, {f['demo_bss_bytes']:,} B bss with the "
+            f"{f['demo_tensor_arena_size']:,} B arena, of which TFLM used {f['demo_arena_used_bytes']:,} B on the M4 (small embedding: "
+            f"{f['small_text_bytes']:,} / {f['small_data_bytes']:,} / {f['small_bss_bytes']:,} B, arena used {f['small_arena_used_bytes']:,} B)")
+
+
+def firmware_reference_nano(s: Sources) -> str:
+    f = s.figures("firmware")
+    seconds = [f["demo_reference_instructions_per_inference"] * cpi / 64e6 for cpi in (f["cpi_low"], f["cpi_high"])]
+    return f"{seconds[0]:.0f}–{seconds[1]:.0f} s"
 
 
 def measured_sources(s: Sources) -> str:
@@ -243,11 +318,16 @@ def demo_gate(s: Sources) -> str:
             f"(float → TFLM int8 drop {f['demo_accuracy_drop_pp']:.2f} pp)")
 
 
+TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming")
+
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "embedding-run": embedding_run, "embedding-budget": embedding_budget, "small-embedding": small_embedding,
     "nano-pace": nano_pace, "fewshot-status": fewshot_status, "fewshot-baselines": fewshot_baselines,
-    "demo-gate": demo_gate, "nano-big": nano_big, "nano-small": nano_small, "measured-table": measured_table,
+    "demo-gate": demo_gate, "nano-big": nano_big, "nano-small": nano_small,
+    "firmware-compared": firmware_compared, "firmware-frontend-diff": firmware_frontend_diff, "firmware-table": firmware_table,
+    "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
+    "measured-table": measured_table, "streaming-table": streaming_table,
     "latency-estimates": latency_estimates, "measured-sources": measured_sources,
 }
 
