@@ -248,7 +248,8 @@ def claim_folder(out: Path, *, inputs: Mapping[str, Path | None] = {}, force: bo
         if os.path.lexists(out) and not out.is_dir():
             raise KwsError(f"{option} {out}: is a file; {option} names a folder; choose another {option}")
         present = _files(out) if out.is_dir() else []
-        others = [name for name in present if own is None or not own(name)]
+        others = list(dict.fromkeys(name.split("/")[0] + ("/" if "/" in name else "")
+                                    for name in present if own is None or not own(name)))
         if others and not force:
             raise KwsError(f"{option} {out}: the folder is not empty ({_named(others)}); add --force to write into it "
                            f"(same-named files are overwritten, nothing else is touched), or choose another {option}")
