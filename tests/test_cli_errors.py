@@ -238,6 +238,12 @@ def test_damaged_embedding_and_keyword_model_files_are_one_line_errors(tmp_path)
     (model / "model.keras").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(KwsError, match="model.keras: cannot load the Keras model .*damaged or truncated"):
         load_keyword_model(model)
+    from types import SimpleNamespace
+
+    from toolchain.simulate.runtimes import KerasRunner
+
+    with pytest.raises(KwsError, match="model.keras: cannot load the Keras model .*run `kws convert` again"):
+        KerasRunner(SimpleNamespace(keras_path=model / "model.keras", labels=["_silence_", "_unknown_", "x"]))
 
 
 def test_an_os_error_becomes_one_line_but_a_bug_keeps_its_traceback(tmp_path, monkeypatch):

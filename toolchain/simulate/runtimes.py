@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.artifacts import load_keras_model
 from toolchain.convert.artifact import ConvertedModel
 from toolchain.errors import KwsError, bad_input
 from toolchain.quiet import quiet_native_output
@@ -35,9 +36,7 @@ class KerasRunner:
     name = "float"
 
     def __init__(self, model: ConvertedModel, batch: int = 512):
-        import keras
-
-        self._model = keras.models.load_model(model.keras_path, compile=False)
+        self._model = load_keras_model(model.keras_path, "run `kws convert` again")
         if self._model.output_shape[-1] != len(model.labels):
             raise bad_input(model.keras_path, f"has {self._model.output_shape[-1]} outputs, the manifest lists {len(model.labels)} labels")
         self._batch = batch
