@@ -3,9 +3,10 @@
     report = run_emulated(Path("OUT"), kernels="cmsis-nn")   # OUT from kws export-firmware --board qemu-mps2-an386
 
 builds the project against the real TFLM (toolchain.firmware.build), runs it on QEMU
-(toolchain.firmware.qemu) and replays the same compiled-in audio through the host simulation:
-`toolchain.frontend.stream_features`, the model on the TFLM Python interpreter, and the Python
-`Recognizer`. Features, every output and every recognizer decision must be identical. The
+(toolchain.firmware.qemu) and replays the same compiled-in audio on the host. Features are compared
+with the TFLM tree's C frontend built for the host (toolchain.firmware.host_frontend) and with
+`toolchain.frontend` (TensorFlow's op); outputs with the TFLM Python interpreter and decisions with
+the Python `Recognizer`, both on the device's own features and end to end from the host's. The
 executed instructions per stage go into `OUT/report.json` (one entry per kernel set) and the
 `measured` section of `OUT/firmware_manifest.json`.
 """
@@ -21,8 +22,8 @@ import numpy as np
 
 from toolchain.artifacts import sha256_file, write_json_atomic
 from toolchain.errors import KwsError, bad_input
-from toolchain.firmware.build import build_project
 from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE
+from toolchain.firmware.build import build_project
 from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
 from toolchain.firmware.tools import KERNELS
 
