@@ -16,9 +16,9 @@ from toolchain.errors import KwsError
 from toolchain.export.c_arrays import c_string
 from toolchain.export import firmware
 from toolchain.export.firmware import FIRMWARE_MANIFEST, TEMPLATES, export_firmware
-from toolchain.export.settings_header import (audio_ring_samples, frontend_constant_name, streaming_at_stride,
-                                              tensor_arena_size)
+from toolchain.export.settings_header import frontend_constant_name, tensor_arena_size
 from toolchain.frontend import FrontendParams, quantize_filterbank
+from toolchain.streaming import StreamingParams, audio_ring_samples
 from toolchain.tflite.flatbuffer import model_io, model_ops, total_macs
 from toolchain.tflite.micro import TFLM_OPS
 
@@ -71,7 +71,7 @@ def model_dir(tmp_path: Path, tflite_bytes: bytes) -> Path:
         "frontend": FrontendParams().to_dict(),
         "labels": LABELS,
         "threshold": 0.8,
-        "streaming": {"smoothing_window_ms": 1000, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20},
+        "streaming": StreamingParams(smoothing_window_ms=1000).to_dict(),
         "quantization": {
             "input": {"scale": input_info.scale, "zero_point": input_info.zero_point},
             "output": {"scale": output_info.scale, "zero_point": output_info.zero_point},
@@ -320,18 +320,6 @@ def test_recognizer_averages_requires_count_and_suppresses(tmp_path):
     assert all(events[t][0] == -1 for t in range(400, 700, 20))
     # After a reset the window needs minimum_count inferences again.
     assert rows[-3:] == [(0, -1, 0), (20, -1, 0), (40, 1, 1)]
-
-
-def test_streaming_retimed_for_a_slow_device_keeps_a_reachable_count():
-    fast = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
-    assert streaming_at_stride(fast, 20, 20) == fast
-    assert streaming_at_stride(fast, 100, 20) == dict(fast, inference_stride_ms=100, minimum_count=3)
-    assert streaming_at_stride(fast, 200, 20) == dict(fast, inference_stride_ms=200, minimum_count=2)  # 2 fit in 300 ms
-    slow = streaming_at_stride(fast, 660, 20)
-    assert slow == dict(fast, inference_stride_ms=660, minimum_count=1)
-    for bad in (0, 30):
-        with pytest.raises(KwsError, match="positive multiple of the frontend step"):
-            streaming_at_stride(fast, bad, 20)
 
 
 def test_export_slows_inference_to_what_the_board_sustains(tmp_path, model_dir, monkeypatch):

@@ -17,7 +17,6 @@ from toolchain.errors import KwsError
 LABELS = ["_silence_", "_unknown_", "beep"]
 RATE = 16000
 BEEP_HZ, BOOP_HZ = 700.0, 170.0
-STREAMING = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
 
 
 def burst(rng: np.random.Generator, seconds: float, base_hz: float) -> np.ndarray:
@@ -56,6 +55,7 @@ def write_model_dir(out: Path, model, representative: np.ndarray) -> Path:
     from ai_edge_litert.interpreter import Interpreter
 
     from toolchain.frontend import FrontendParams
+    from toolchain.streaming import StreamingParams
     from toolchain.tflite.converter import to_tflite
     from toolchain.tflite.micro import measure_arena
 
@@ -68,7 +68,7 @@ def write_model_dir(out: Path, model, representative: np.ndarray) -> Path:
     (out / "model_float.tflite").write_bytes(to_tflite(model))
     (out / "model_int8.tflite").write_bytes(int8)
     manifest = {"kind": "converted_keyword_model", "labels": LABELS, "threshold": 0.6,
-                "frontend": FrontendParams().to_dict(), "streaming": STREAMING,
+                "frontend": FrontendParams().to_dict(), "streaming": StreamingParams().to_dict(),
                 "quantization": {"input": {"scale": in_scale, "zero_point": in_zero},
                                  "output": {"scale": out_scale, "zero_point": out_zero}},
                 "arena_bytes": measure_arena(int8), "keywords": {"beep": {"shot_files": [], "source": []}}}

@@ -16,15 +16,15 @@ from pathlib import Path
 from toolchain.artifacts import sha256_bytes, sha256_file, staged_directory, write_json_atomic
 from toolchain.convert.artifact import INT8_FILE, load_converted_model
 from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model
-from toolchain.errors import KwsError, bad_input
+from toolchain.errors import KwsError
 from toolchain.export.c_arrays import array_header, array_source
 from toolchain.export.op_resolver import resolver_header
-from toolchain.export.settings_header import (audio_ring_samples, recognizer_capacity, settings_header, streaming_at_stride,
-                                              tensor_arena_size)
+from toolchain.export.settings_header import settings_header, tensor_arena_size
 from toolchain.export.test_audio import test_audio_files, test_audio_samples
 from toolchain.export.measured_latency import CPI_RANGE, latency_ms_range, measured_load
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
+from toolchain.streaming import StreamingParams, audio_ring_samples, max_inference_stride_ms
 from toolchain.tflite.flatbuffer import model_ops, total_macs
 from toolchain.tflite.micro import require_supported
 
@@ -128,7 +128,6 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     model = converted.int8_path.read_bytes()
     ops = model_ops(model)
     require_supported(ops, str(converted.int8_path))
-    _check_streaming(model_dir, manifest["streaming"])
     arena = tensor_arena_size(int(manifest["arena_bytes"]))
     core = CORE_MODELS[spec.core] if spec.core else (core_model(cpu, clock_mhz) if clock_mhz else None)
     if spec.builder == "cmake" and clock_mhz and core is None:
@@ -136,14 +135,16 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     if measured and core is None:
         raise KwsError(f"--measured {measured}: the {spec.description} has no known clock; give --clock-mhz")
     load = measured_load(measured, sha256_bytes(model)) if measured else None
-    realtime = _realtime(core, manifest, frontend, model, inference_stride_ms, load)
+    realtime = _realtime(core, converted.streaming, frontend, model, inference_stride_ms, load)
     if spec.arena_budget_bytes is not None:
         # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
-        longer_ring = 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0))
-        budget = spec.arena_budget_bytes - max(0, longer_ring)
+        longer_ring = max(0, 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0)))
+        budget = spec.arena_budget_bytes - longer_ring
         if arena > budget:
-            raise KwsError(f"{model_dir}: tensor arena {arena} bytes does not fit {spec.description} (budget {budget} bytes "
-                           f"at an inference every {realtime['inference_stride_ms']} ms); use a smaller model")
+            ring_note = (f" after a {longer_ring:,} B longer microphone ring for an inference every {realtime['inference_stride_ms']} ms"
+                         if longer_ring else "")
+            raise KwsError(f"{model_dir}: tensor arena {arena:,} B does not fit {spec.description} (budget {budget:,} B{ring_note}); "
+                           "use a smaller model" + (" or a shorter --inference-stride-ms" if longer_ring else ""))
     device_manifest = dict(manifest, streaming=realtime["streaming"])
 
     model_sha = sha256_bytes(model)
@@ -213,8 +214,8 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     }
 
 
-def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, model: bytes, stride_ms: int | None,
-              load: dict | None = None) -> dict:
+def _realtime(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
+              stride_ms: int | None, load: dict | None = None) -> dict:
     """The inference stride the board can sustain, the recognizer settings that go with it, and the
     microphone ring that holds the audio arriving while one inference runs."""
     latency_range, source = None, "MACs × cycles per MAC" if core else None
@@ -231,35 +232,26 @@ def _realtime(core: CoreModel | None, manifest: dict, frontend: FrontendParams, 
     else:
         estimate = core_latency_ms(total_macs(model), core) if core else None
         busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
-    model_stride = int(manifest["streaming"]["inference_stride_ms"])
+    model_stride = model_streaming.inference_stride_ms
     if stride_ms is None:
         step = frontend.window_step_ms
         stride_ms = max(model_stride, step * math.ceil(busy_ms / step))
-    stride_ms = int(stride_ms)
-    streaming = (dict(manifest["streaming"]) if stride_ms == model_stride
-                 else streaming_at_stride(manifest["streaming"], stride_ms, frontend.window_step_ms))
+        if stride_ms > max_inference_stride_ms(frontend):
+            raise KwsError(f"~{estimate:.0f} ms per inference on {core.name} (estimate) needs an inference every {stride_ms} ms, "
+                           f"longer than the {max_inference_stride_ms(frontend)} ms a small board's microphone ring can cover; "
+                           "use a smaller model or a faster core")
+    streaming = model_streaming if stride_ms == model_stride else model_streaming.at_stride(stride_ms, frontend)
     return {"core": core.name if core else None, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
             "inference_stride_ms": stride_ms, "slowed_down": stride_ms > model_stride,
             "keeps_up": busy_ms <= stride_ms, "latency_source": source, "latency_ms_range": latency_range,
             "audio_ring_samples": audio_ring_samples(frontend.sample_rate, max(stride_ms, math.ceil(busy_ms))),
-            "streaming": streaming}
+            "streaming": streaming.to_dict()}
 
 
 def _board(board: str) -> Board:
     if board not in BOARDS:
         raise KwsError(f"--board {board}: unknown board, choose one of {', '.join(BOARDS)}")
     return BOARDS[board]
-
-
-def _check_streaming(model_dir: Path, streaming: dict) -> None:
-    """Recognizer settings the firmware can hold: positive integers, a count the window can reach."""
-    where = model_dir / "manifest.json"
-    for key in ("smoothing_window_ms", "suppression_ms", "minimum_count", "inference_stride_ms"):
-        if not isinstance(streaming.get(key), int) or streaming[key] < (0 if key == "suppression_ms" else 1):
-            raise bad_input(where, f"streaming.{key} must be a positive integer, got {streaming.get(key)!r}")
-    capacity = recognizer_capacity(streaming["smoothing_window_ms"], streaming["inference_stride_ms"])
-    if streaming["minimum_count"] > capacity:
-        raise bad_input(where, f"streaming.minimum_count {streaming['minimum_count']} can never be met: only {capacity} inferences fit the smoothing window")
 
 
 def _copy_templates(spec: Board, project: Path) -> None:

@@ -26,7 +26,8 @@ def _check_input(path: Path, shape, dtype, scale: float, zero_point: int, featur
                               "unchanged, so it must be scale 1, zero point 0")
 
 
-def _dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 outputs → probabilities, as the firmware does: (q - zero_point) * scale in float32."""
     return ((values.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
 
 
@@ -75,25 +76,20 @@ class TflmRunner:
             self._interpreter.set_input(np.ascontiguousarray(window[None], dtype=np.int8), 0)
             self._interpreter.invoke()
             out[i] = self._interpreter.get_output(0).reshape(-1)
-        return _dequantize(out, self._scale, self._zero_point)
+        return dequantize(out, self._scale, self._zero_point)
 
 
 class LiteRtRunner:
-    """The int8 model on LiteRT, one window at a time (batch 1, as on the device).
-
-    `reference_kernels` selects LiteRT's reference op implementations (what TFLM's kernels are
-    written against); the default optimised kernels (XNNPACK) are ~40× faster for long streams but
-    may round a few outputs differently.
-    """
+    """The int8 model on LiteRT's reference kernels (what TFLM's kernels are written against), one
+    window at a time (batch 1, as on the device). Long streams use `scoring.CheckedScorer` instead."""
 
     name = "litert"
 
-    def __init__(self, model: ConvertedModel, reference_kernels: bool = True):
+    def __init__(self, model: ConvertedModel):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
         try:
-            self._interpreter = Interpreter(model_content=model.int8_path.read_bytes(), experimental_op_resolver_type=resolver)
+            self._interpreter = Interpreter(model_content=model.int8_path.read_bytes(), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
             self._interpreter.allocate_tensors()
         except Exception as exc:
             raise bad_input(model.int8_path, f"LiteRT cannot load it ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
@@ -112,7 +108,7 @@ class LiteRtRunner:
             self._interpreter.set_tensor(self._input, np.ascontiguousarray(features[i:i + 1], dtype=np.int8))
             self._interpreter.invoke()
             out[i] = self._interpreter.get_tensor(self._output).reshape(-1)
-        return _dequantize(out, self._scale, self._zero_point)
+        return dequantize(out, self._scale, self._zero_point)
 
 
 def runner(model: ConvertedModel, runtime: str):

@@ -1,34 +1,51 @@
 """Keyword detection over long recordings, as the device does it, and its false-accept rate.
 
-`stream` runs one recording: features with the frontend state carried across the whole file, a
-49-frame window slid by the inference stride, the model on every window, the recognizer on the
+`stream` reads one recording block by block, so memory stays bounded whatever its length: the
+audio is resampled to the frontend's rate, the frontend runs over it (each block again from a
+30 s lead-in, which makes its state equal to a run over the whole file), the 49-frame window
+slides by the inference stride, every window is scored, and the recognizer runs on the
 posteriors. `stream_eval` builds hours of test audio with keywords at known times among other
-words and noise, scores every window once, and sweeps the threshold (true-positive rate vs false
+words and noise, scores it the same way, and sweeps the threshold (true-positive rate vs false
 accepts per hour, DET curve).
+
+By default windows are scored on LiteRT's builtin int8 kernels in two processes, and every window
+that could change a detection at the model's threshold is re-run on TFLM in the same run
+(`scoring.CheckedScorer`): the detections of an all-TFLM run at ~20× its speed.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+from tqdm import tqdm
 
 from toolchain.artifacts import write_json_atomic
-from toolchain.audio import load_audio, to_int16
+from toolchain.audio import require_rate, resample, to_int16
 from toolchain.convert.artifact import ConvertedModel, load_converted_model
 from toolchain.corpus.background import coloured_noise, hum
-from toolchain.errors import KwsError
-from toolchain.export.settings_header import streaming_at_stride
+from toolchain.errors import KwsError, bad_input
 from toolchain.features import decode_clips
-from toolchain.frontend import SETTLING_MS, lead_in_samples, stream_features
+from toolchain.frontend import lead_in_samples, stream_features
 from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
-from toolchain.simulate.runtimes import LiteRtRunner, runner
+from toolchain.simulate.runtimes import RUNTIMES, runner
+from toolchain.simulate.scoring import CheckedScorer
 
 HIT_TOLERANCE_S = 0.75
-CHUNK_SECONDS = 60
-SCORE_BATCH = 4096
+CHUNK_SECONDS = 60  # audio read, featurised and scored per step (and the synthetic stream's chunk)
+# The frontend op starts from a fresh state on every call, so each block is featurised again from
+# this much earlier audio. Measured over 5 min of varying noise and bursts, features against one
+# pass over the whole file: 3 s of lead-in left 1,211 int8 values different, 10 s one, 30 s none.
+# Every seam is checked in the run (`frontend_seam_values_differing`).
+FRONTEND_LEAD_IN_MS = 30_000
+SEAM_CHECK_FRAMES = 50
+CHECKED = "checked"  # the default runtime: LiteRT builtin int8 kernels, TFLM wherever a detection can change
+STREAM_RUNTIMES = (CHECKED, *RUNTIMES)
 KEYWORD_PROBABILITY = 0.3
 SNR_DB_RANGE = (5.0, 25.0)
 MAX_CLIP_POOL = 400
@@ -40,54 +57,218 @@ def load_at_stride(model_dir: Path, inference_stride_ms: int | None) -> Converte
     model = load_converted_model(model_dir)
     if inference_stride_ms is None:
         return model
-    streaming = streaming_at_stride(model.streaming, inference_stride_ms, model.frontend.window_step_ms)
-    return dataclasses.replace(model, streaming=streaming)
-
-
-def stride_frames(model: ConvertedModel) -> int:
-    return max(1, round(int(model.streaming["inference_stride_ms"]) / model.frontend.window_step_ms))
+    return dataclasses.replace(model, streaming=model.streaming.at_stride(inference_stride_ms, model.frontend))
 
 
 def window_end_ms(model: ConvertedModel, last_frame: np.ndarray) -> np.ndarray:
     """Time (ms from the start) of the last audio sample the window ending at `last_frame` uses."""
     p = model.frontend
-    return (last_frame * p.step_samples + p.window_samples) * 1000 // p.sample_rate
+    return (np.asarray(last_frame, np.int64) * p.step_samples + p.window_samples) * 1000 // p.sample_rate
 
 
-def _window_ends(model: ConvertedModel, frame_count: int) -> np.ndarray:
-    frames = model.frontend.num_frames
-    return np.arange(frames - 1, frame_count, stride_frames(model))
+def audio_blocks(path: Path, rate: int, block_seconds: float = CHUNK_SECONDS) -> Iterator[np.ndarray]:
+    """int16 mono blocks at `rate`: concatenated, sample for sample what `load_audio` + `to_int16`
+    give for the whole file. Each block is resampled with enough audio on both sides for the
+    polyphase filter (`resample_poly`) to see what it sees in one pass."""
+    path = Path(path)
+    if not path.is_file():
+        raise bad_input(path, "file not found")
+    try:
+        source = sf.SoundFile(str(path))
+    except Exception as exc:  # soundfile raises several types for corrupt files
+        raise bad_input(path, f"unreadable audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+    with source:
+        native = source.samplerate
+        require_rate(path, native)
+        common = math.gcd(native, rate)
+        up, down = rate // common, native // common
+        # input samples the filter (10·max(up, down) taps each side at the upsampled rate) reaches, in whole `down`s
+        context = 0 if up == down else -(-(10 * max(up, down) // up + 2) // down) * down
+        block = max(down, int(block_seconds * native) // down * down)
+        pending, offset, emitted, total = np.zeros(0, np.float32), 0, 0, 0
+        at_end = False
+        while not at_end:
+            try:
+                data = source.read(block, dtype="float32", always_2d=True)
+            except Exception as exc:
+                raise bad_input(path, f"unreadable audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+            at_end = len(data) < block
+            if not np.all(np.isfinite(data)):
+                raise bad_input(path, "audio contains NaN or infinite samples")
+            total += len(data)
+            pending = np.concatenate([pending, data.mean(axis=1)])
+            ready = total if at_end else (total - context) // down * down
+            if ready <= emitted:
+                continue
+            start = max(0, emitted - context)
+            out = resample(pending[start - offset:min(total, ready + context) - offset], native, rate)
+            first = (emitted - start) * up // down
+            count = (-(-ready * up // down) if at_end else ready * up // down) - emitted * up // down
+            yield to_int16(out[first:first + count])
+            emitted = ready
+            drop = max(0, emitted - context) - offset
+            pending, offset = pending[drop:], offset + drop
+        if total == 0:
+            raise bad_input(path, "empty audio (0 samples)")
 
 
-def _windows(frames: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
-    view = np.lib.stride_tricks.sliding_window_view(frames, (length, frames.shape[1]))[:, 0]
-    return np.ascontiguousarray(view[ends - (length - 1)])
+class _Frontend:
+    """Frames of a stream fed block by block, equal to `stream_features` over the whole stream."""
+
+    def __init__(self, model: ConvertedModel):
+        self._p = model.frontend
+        self._lead_frames = lead_in_samples(FRONTEND_LEAD_IN_MS, self._p) // self._p.step_samples
+        self._audio = np.zeros(0, np.int16)
+        self._audio_start = 0  # stream sample index of _audio[0], whole frame steps
+        self._next_frame = 0
+        self._recent = np.zeros((0, self._p.num_channels), np.int8)  # the last frames handed out
+        self.seam_values_differing = 0
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        p = self._p
+        self._audio = np.concatenate([self._audio, block])
+        available = 1 + (len(self._audio) - p.window_samples) // p.step_samples if len(self._audio) >= p.window_samples else 0
+        first = self._audio_start // p.step_samples
+        if first + available <= self._next_frame:
+            return np.zeros((0, p.num_channels), np.int8)
+        frames = stream_features(self._audio[:(available - 1) * p.step_samples + p.window_samples], p)
+        seen = self._next_frame - first  # frames of this buffer handed out before: the lead-in
+        overlap = min(seen, len(self._recent))
+        if overlap:
+            self.seam_values_differing += int(np.sum(frames[seen - overlap:seen] != self._recent[-overlap:]))
+        new = frames[seen:]
+        self._next_frame = first + available
+        self._recent = frames[-SEAM_CHECK_FRAMES:]
+        keep_from = max(0, self._next_frame - self._lead_frames) * p.step_samples
+        self._audio, self._audio_start = self._audio[keep_from - self._audio_start:], keep_from
+        return new
 
 
-def stream_posteriors(model: ConvertedModel, run, audio_int16: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(window end times in ms, posteriors) for one recording."""
-    frames = stream_features(audio_int16, model.frontend)
-    ends = _window_ends(model, len(frames))
-    if len(ends) == 0:
-        return np.zeros(0, np.int64), np.zeros((0, len(model.labels)), np.float32)
-    return window_end_ms(model, ends), run.predict(_windows(frames, ends, model.frontend.num_frames))
+class _Windows:
+    """The model's windows (num_frames long, one every stride) over frames fed in order."""
+
+    def __init__(self, model: ConvertedModel):
+        self._length = model.frontend.num_frames
+        self._stride = model.streaming.stride_frames(model.frontend)
+        self._tail = np.zeros((0, model.frontend.num_channels), np.int8)
+        self._tail_start = 0
+        self._next_end = self._length - 1
+
+    def push(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(last frame index of each new window, the windows)."""
+        joined = np.concatenate([self._tail, frames])
+        last = self._tail_start + len(joined) - 1
+        ends = np.arange(self._next_end, last + 1, self._stride)
+        if len(ends):
+            view = np.lib.stride_tricks.sliding_window_view(joined, (self._length, joined.shape[1]))[:, 0]
+            windows = np.ascontiguousarray(view[ends - self._tail_start - (self._length - 1)])
+            self._next_end = int(ends[-1]) + self._stride
+        else:
+            windows = np.zeros((0, self._length, joined.shape[1]), np.int8)
+        keep = min(len(joined), self._length - 1)
+        self._tail, self._tail_start = joined[len(joined) - keep:], last - keep + 1
+        return ends, windows
 
 
-def stream(model_dir: Path, audio_path: Path, runtime: str = "tflm", inference_stride_ms: int | None = None) -> list[dict]:
-    """Detections {"time_s", "label", "score"} in a recording (any rate; resampled to 16 kHz), with the
-    manifest's threshold and streaming settings (retimed to `inference_stride_ms` when given). `time_s`
-    is the end of the window that fired."""
+class _RunnerScorer:
+    """One of the clip simulator's runners (`float`, `tflm`, `litert`) on every window, as `CheckedScorer` is used."""
+
+    def __init__(self, model: ConvertedModel, runtime: str):
+        self._runner, self._runtime = runner(model, runtime), runtime
+        self._labels = len(model.labels)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def push(self, windows: np.ndarray) -> np.ndarray:
+        return self._runner.predict(windows)
+
+    def flush(self) -> np.ndarray:
+        return np.zeros((0, self._labels), np.float32)
+
+    def summary(self) -> dict:
+        return {"runtime": {"tflm": "tflm_int8", "litert": "litert_int8_reference", "float": "keras_float"}[self._runtime]}
+
+
+def _scorer(model: ConvertedModel, runtime: str, workers: int | None, seed: int):
+    if runtime == CHECKED:
+        return CheckedScorer(model, model.threshold, workers, seed)
+    if runtime not in RUNTIMES:
+        raise KwsError(f"--runtime {runtime}: choose one of {', '.join(STREAM_RUNTIMES)}")
+    return _RunnerScorer(model, runtime)
+
+
+def _posteriors(model: ConvertedModel, blocks: Iterable[np.ndarray], frontend: _Frontend, scorer) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(window end times in ms, final posteriors) of the stream, in order, a block at a time."""
+    windows, times = _Windows(model), np.zeros(0, np.int64)
+    for block in blocks:
+        ends, batch = windows.push(frontend.push(block))
+        times = np.concatenate([times, window_end_ms(model, ends)])
+        if len(batch):
+            posteriors = scorer.push(batch)
+            yield times[:len(posteriors)], posteriors
+            times = times[len(posteriors):]
+    posteriors = scorer.flush()
+    yield times[:len(posteriors)], posteriors
+
+
+def _progress(seconds: float, enabled: bool, what: str) -> tqdm:
+    return tqdm(total=round(seconds, 1), unit="s", desc=what, disable=not enabled, leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}, {rate_fmt}]")
+
+
+def stream_report(model_dir: Path, audio_path: Path, runtime: str = CHECKED, inference_stride_ms: int | None = None,
+                  progress: bool = False, workers: int | None = None) -> dict:
+    """Detections in a recording of any length, and how they were computed.
+
+    Args:
+        model_dir: a `kws convert` output.
+        audio_path: any soundfile-readable recording at 16 kHz or more (resampled to 16 kHz).
+        runtime: "checked" (LiteRT builtin int8 kernels, TFLM for every window that can change a
+            detection: an all-TFLM run's detections), "tflm", "litert" (reference kernels) or "float".
+        inference_stride_ms: run the model every N ms, as a slower board does (None: the model's own).
+        progress: a progress bar on stderr.
+        workers: scoring processes for "checked" (default: the cores, at most 2).
+
+    Returns:
+        {"detections": [{"time_s", "label", "score"}...], "seconds", "windows", "runtime", ...}; `time_s`
+        is the end of the window that fired, with the manifest's threshold and streaming settings.
+
+    Example:
+        stream_report(Path("runs/hello/converted"), Path("kitchen.wav"))["detections"]
+    """
+    started = time.time()
     model = load_at_stride(model_dir, inference_stride_ms)
-    audio = to_int16(load_audio(Path(audio_path)))
-    times, posteriors = stream_posteriors(model, runner(model, runtime), audio)
-    recognizer = Recognizer.from_manifest(model.labels, model.threshold, model.streaming)
-    detections = []
-    for now_ms, row in zip(times, posteriors):
-        result = recognizer.process(row, int(now_ms))
-        if result.is_new:
-            detections.append({"time_s": round(int(now_ms) / 1000, 3), "label": model.labels[result.label],
-                               "score": round(result.score, 4)})
-    return detections
+    audio_path = Path(audio_path)
+    try:
+        seconds = sf.info(str(audio_path)).duration
+    except Exception:
+        seconds = 0.0  # audio_blocks names the problem
+    recognizer = Recognizer(model.labels, model.threshold, model.streaming)
+    detections, windows, frontend = [], 0, _Frontend(model)
+    blocks = audio_blocks(audio_path, model.frontend.sample_rate)
+    with _scorer(model, runtime, workers, seed=0) as scorer, _progress(seconds, progress, audio_path.name) as bar:
+        for times, posteriors in _posteriors(model, blocks, frontend, scorer):
+            for now_ms, row in zip(times, posteriors):
+                result = recognizer.process(row, int(now_ms))
+                if result.is_new:
+                    detections.append({"time_s": round(int(now_ms) / 1000, 3), "label": model.labels[result.label],
+                                       "score": round(result.score, 4)})
+            windows += len(times)
+            bar.update(min(bar.total - bar.n, round(len(times) * model.streaming.inference_stride_ms / 1000, 1)))
+    wall = time.time() - started
+    return {"detections": detections, "seconds": round(seconds, 3), "windows": windows, **scorer.summary(),
+            "frontend_seam_values_differing": frontend.seam_values_differing,
+            "streaming": model.streaming.to_dict(), "wall_time_s": round(wall, 2),
+            "times_real_time": round(seconds / wall, 1) if wall > 0 else None}
+
+
+def stream(model_dir: Path, audio_path: Path, runtime: str = CHECKED, inference_stride_ms: int | None = None) -> list[dict]:
+    """Detections {"time_s", "label", "score"} in a recording; see `stream_report`."""
+    return stream_report(model_dir, audio_path, runtime, inference_stride_ms)["detections"]
 
 
 def _clip_pool(records, rng: np.random.Generator, what: str) -> tuple[list, list[np.ndarray]]:
@@ -130,7 +311,18 @@ def _chunk(rng, samples: int, rate: int, keyword_pool, keyword_labels, word_pool
     return to_int16(mixed / max(1.0, float(np.max(np.abs(mixed))))), events
 
 
-def _build_stream(model: ConvertedModel, corpus: Path, hours: float, seed: int) -> tuple[np.ndarray, list[tuple[float, str]]]:
+def _chunk_samples(model: ConvertedModel) -> int:
+    p = model.frontend
+    return CHUNK_SECONDS * p.sample_rate // p.step_samples * p.step_samples
+
+
+def _chunk_count(hours: float) -> int:
+    return max(1, math.ceil(hours * 3600 / CHUNK_SECONDS))
+
+
+def _synthetic_blocks(model: ConvertedModel, corpus: Path, hours: float, seed: int,
+                      events: list[tuple[float, str]]) -> Iterator[np.ndarray]:
+    """The test stream, one CHUNK_SECONDS block at a time; keyword occurrences are appended to `events`."""
     rng = np.random.default_rng(seed)
     keyword_records, other_records = evaluation_records(model, read_any_corpus(corpus).clips)
     if not keyword_records:
@@ -139,43 +331,11 @@ def _build_stream(model: ConvertedModel, corpus: Path, hours: float, seed: int) 
         raise KwsError(f"{corpus}: no non-keyword words to build the background from")
     kept, keyword_pool = _clip_pool(keyword_records, rng, "keyword")
     _, word_pool = _clip_pool(other_records, rng, "non-keyword")
-    rate = model.frontend.sample_rate
-    chunk_samples = CHUNK_SECONDS * rate // model.frontend.step_samples * model.frontend.step_samples
-    chunks = max(1, int(np.ceil(hours * 3600 / CHUNK_SECONDS)))
-    audio = np.zeros(chunks * chunk_samples, np.int16)
-    events = []
-    for k in range(chunks):
-        audio[k * chunk_samples:(k + 1) * chunk_samples], found = _chunk(
-            rng, chunk_samples, rate, keyword_pool, [r.label for r in kept], word_pool)
-        events += [(k * CHUNK_SECONDS + t, label) for t, label in found]
-    return audio, events
-
-
-def _segment_features(model: ConvertedModel, audio: np.ndarray, first: int, count: int) -> np.ndarray:
-    """Frames first..first+count-1 of the whole stream, computed from a bounded slice of audio."""
-    p = model.frontend
-    start = max(0, first - lead_in_samples(SETTLING_MS, p) // p.step_samples)  # the frontend settles first
-    end_sample = (first + count - 1) * p.step_samples + p.window_samples
-    frames = stream_features(audio[start * p.step_samples:end_sample], p)
-    return frames[first - start:first - start + count]
-
-
-def _score_stream(model: ConvertedModel, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LiteRT int8 posteriors of every window (TFLM agrees with it exactly; `simulate` checks that)."""
-    p = model.frontend
-    run = LiteRtRunner(model, reference_kernels=False)  # optimised kernels: an hour of windows in about a minute
-    total_frames = 1 + (len(audio) - p.window_samples) // p.step_samples
-    ends = _window_ends(model, total_frames)
-    posteriors = np.zeros((len(ends), len(model.labels)), np.float32)
-    per_segment = CHUNK_SECONDS * 1000 // p.window_step_ms
-    for first in range(0, total_frames, per_segment):
-        lo = max(0, first - (p.num_frames - 1))
-        frames = _segment_features(model, audio, lo, min(total_frames, first + per_segment) - lo)
-        mask = (ends >= first) & (ends < first + per_segment)
-        for batch in np.array_split(np.flatnonzero(mask), max(1, int(mask.sum()) // SCORE_BATCH + 1)):
-            if len(batch):
-                posteriors[batch] = run.predict(_windows(frames, ends[batch] - lo, p.num_frames))
-    return window_end_ms(model, ends), posteriors
+    rate, chunk_samples = model.frontend.sample_rate, _chunk_samples(model)
+    for k in range(_chunk_count(hours)):
+        audio, found = _chunk(rng, chunk_samples, rate, keyword_pool, [r.label for r in kept], word_pool)
+        events += [(k * chunk_samples / rate + t, label) for t, label in found]
+        yield audio
 
 
 def _score_threshold(detections, events, hours: float, labels: list[str]) -> dict:
@@ -221,7 +381,8 @@ def _plot_det(sweep: list[dict], operating: dict, path: Path) -> None:
 
 
 def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0, seed: int = 0,
-                inference_stride_ms: int | None = None) -> dict:
+                inference_stride_ms: int | None = None, runtime: str = CHECKED, progress: bool = False,
+                workers: int | None = None) -> dict:
     """False accepts per hour against detection rate over ≥ `hours` of synthetic test stream.
 
     Keyword clips (test split, not the shots' speakers) are laid at known times among other corpus
@@ -229,13 +390,20 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     ±0.75 s of an occurrence's end is a hit (one per occurrence); every other detection is a false
     accept. Writes `stream_eval.json` and `det_curve.png` in `out_dir`.
     """
-    if hours <= 0:
-        raise KwsError(f"stream-eval: --hours must be positive, got {hours}")
+    if not (isinstance(hours, (int, float)) and math.isfinite(hours) and hours > 0):
+        raise KwsError(f"--hours {hours}: must be a positive number of hours")
     started = time.time()
     model = load_at_stride(model_dir, inference_stride_ms)
-    audio, events = _build_stream(model, Path(corpus), hours, seed)
-    duration_h = len(audio) / model.frontend.sample_rate / 3600
-    times, posteriors = _score_stream(model, audio)
+    events: list[tuple[float, str]] = []
+    times, posteriors, frontend = [], [], _Frontend(model)
+    blocks = _synthetic_blocks(model, Path(corpus), hours, seed, events)
+    with _scorer(model, runtime, workers, seed) as scorer, _progress(hours * 3600, progress, "stream-eval") as bar:
+        for block_times, block_posteriors in _posteriors(model, blocks, frontend, scorer):
+            times.append(block_times)
+            posteriors.append(block_posteriors)
+            bar.update(min(bar.total - bar.n, round(len(block_times) * model.streaming.inference_stride_ms / 1000, 1)))
+    times, posteriors = np.concatenate(times), np.concatenate(posteriors)
+    duration_h = _chunk_count(hours) * _chunk_samples(model) / model.frontend.sample_rate / 3600
     best, score, counts = smoothed_scores(posteriors, model.labels, model.streaming)
     thresholds = sorted({round(float(t), 2) for t in np.arange(0.05, 1.0, 0.01)} | {round(model.threshold, 4)})
     sweep = []
@@ -250,13 +418,17 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     out_dir.mkdir(parents=True, exist_ok=True)
     det_png = out_dir / "det_curve.png"
     _plot_det(sweep, at_threshold, det_png)
-    keywords = sorted({label for _, label in events})
+    keyword_names = sorted({label for _, label in events})
     result = {
-        "model_dir": str(model_dir), "corpus": str(corpus), "seed": seed, "runtime": "litert_int8 (optimised kernels)",
+        "model_dir": str(model_dir), "corpus": str(corpus), "seed": seed, **scorer.summary(),
+        "frontend_seam_values_differing": frontend.seam_values_differing,
+        # "checked" re-runs on TFLM what can change a detection at the model's threshold: figures there equal an
+        # all-TFLM run; at other thresholds each window is within `window_tolerance` of TFLM's output
+        "tflm_exact_at_threshold": model.threshold if runtime == CHECKED else "all",
         "hours": round(duration_h, 6), "windows": int(len(times)),
         "keyword_occurrences": len(events),
-        "occurrences_per_keyword": {k: sum(1 for _, label in events if label == k) for k in keywords},
-        "hit_tolerance_s": HIT_TOLERANCE_S, "streaming": model.streaming,
+        "occurrences_per_keyword": {k: sum(1 for _, label in events if label == k) for k in keyword_names},
+        "hit_tolerance_s": HIT_TOLERANCE_S, "streaming": model.streaming.to_dict(),
         "threshold": model.threshold, "at_threshold": at_threshold,
         "fa_per_hour_at_90_tpr": at_90["fa_per_hour"] if at_90 else None,
         "threshold_at_90_tpr": at_90["threshold"] if at_90 else None,
