@@ -24,6 +24,7 @@ from toolchain.fewshot.shots import check_keyword_name, load_shots
 from toolchain.frontend import FrontendParams, require_feature_input, require_same_frontend
 from toolchain.keras_file import save_model_reproducibly
 from toolchain.outputs import claim_artifact, claim_next_version
+from toolchain.streaming import StreamingParams
 
 KIND = "keyword_model"
 MODEL_FILE = "model.keras"
@@ -31,9 +32,6 @@ DEFAULT_THRESHOLD = 0.8
 # A name becomes a folder name (shots/NN_name/) and a C string in the firmware; longer is a typo.
 MAX_KEYWORD_BYTES = 64
 MANIFEST_KEYS = ("version", "labels", "keywords", "embedding_path", "embedding_hash", "frontend", "streaming")
-# A keyword's posterior stays high for ~0.3–0.5 s as the 1 s window slides past it; averaging over
-# longer dilutes it (1000 ms: 4 % of keywords found at threshold 0.8 on the 1 h benchmark stream).
-STREAMING_DEFAULTS = {"smoothing_window_ms": 300, "suppression_ms": 1500, "minimum_count": 3, "inference_stride_ms": 20}
 
 
 def _wav_bytes(clip: np.ndarray) -> bytes:
@@ -146,7 +144,7 @@ def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding
         "embedding_hash": embedding.hash,
         "embedding_path": str(embedding.path),
         "frontend": embedding.frontend.to_dict(),
-        "streaming": dict(STREAMING_DEFAULTS),
+        "streaming": StreamingParams().to_dict(),
         "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed,
                      "wall_time_s": round(time.time() - started, 1)},
     }
