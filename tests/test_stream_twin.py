@@ -22,7 +22,10 @@ def test_streamable_keyword_model_converts_to_a_bit_exact_twin(synth_corpus, sho
     names = [s["name"] for s in stream["states"]]
     assert len(set(names)) == len(names) and sorted(s["input"] for s in stream["states"]) + [stream["frames_input"]] == \
         list(range(len(names) + 1))
-    assert load_converted_model(tmp_path / "conv").manifest["stream"] == stream
+    converted = load_converted_model(tmp_path / "conv")
+    assert converted.manifest["stream"] == stream
+    # the recognizer decides once per hop, as the device running the twin does
+    assert converted.streaming.inference_stride_ms == stream["hop_ms"] and converted.streaming.minimum_count == 2
 
 
 def test_a_window_model_gets_no_twin(keyword_model, tmp_path):

@@ -18,6 +18,7 @@ from toolchain.artifacts import load_keras_model, read_manifest, sha256_bytes, s
 from toolchain.audio import SAMPLE_RATE, load_clip
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
+from toolchain.embedding.registry import streaming_hop_frames
 from toolchain.errors import KwsError, bad_input
 from toolchain.fewshot.head import EmbeddingCache, build_head_data, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
@@ -101,6 +102,14 @@ def enroll(keywords: list[tuple[str, Path]], out: Path | None, embedding_path: P
         return _enroll(keywords, Path(out), version, embedding_path, add_to, parent, threshold, seed)
 
 
+def streaming_settings(embedding) -> StreamingParams:
+    """The recognizer's settings: a decision every frontend step, or once per hop when the embedding
+    streams (its twin updates only then, so the device decides at that pace)."""
+    hop = streaming_hop_frames(embedding.manifest["architecture"], embedding.manifest.get("architecture_params"))
+    defaults = StreamingParams()
+    return defaults.at_stride(hop * embedding.frontend.window_step_ms, embedding.frontend) if hop else defaults
+
+
 def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding_path: Path, add_to: Path | None,
             parent: dict | None, threshold: float, seed: int) -> dict:
     started = time.time()
@@ -144,7 +153,7 @@ def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding
         "embedding_hash": embedding.hash,
         "embedding_path": str(embedding.path),
         "frontend": embedding.frontend.to_dict(),
-        "streaming": StreamingParams().to_dict(),
+        "streaming": streaming_settings(embedding).to_dict(),
         "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed,
                      "wall_time_s": round(time.time() - started, 1)},
     }
