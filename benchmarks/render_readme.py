@@ -130,6 +130,13 @@ def measured_table(s: Sources) -> str:
             (f"same stream, small embedding at the Nano's pace (~{dev['small_nano_latency_ms_estimate']:g} ms estimated → every "
              f"{dev['stream_small_nano_stride_ms']} ms)", "same", f"{_at_threshold(dev, 'stream_small_nano')}; **{_at_90(dev, 'stream_small_nano')}**"),
         ]
+    if "stream_speed" in s.benchmarks():
+        f = s.figures("stream_speed")
+        rows.append((f"`kws stream` on the {f['audio_s'] / 3600:g} h stream (demo model, {f['workers']} workers)", "`python benchmarks/stream_speed.py`",
+                     f"{f['times_real_time']:g}× real time ({f['wall_s']:.0f} s; {f['times_real_time_on_2_idle_cores']:g}× on 2 idle cores, "
+                     f"from its CPU time), peak {f['peak_rss_mib']:,} MiB ({f['peak_rss_extra_mib']:,} MiB more than for a 10 s recording); "
+                     f"{f['windows_rerun_on_tflm']:,} of {f['windows']:,} windows re-run on TFLM, {f['windows_differing_from_tflm']} of them "
+                     f"differed from the fast kernels, {f['windows_outside_interval']} outside the bound"))
     if "ci" in s.benchmarks():
         ci = s.figures("ci")
         rows.append(("test suite from a clean clone", "`python benchmarks/ci.py` (a clone of HEAD runs `bash .ci/run`)",
@@ -318,7 +325,7 @@ def demo_gate(s: Sources) -> str:
             f"(float → TFLM int8 drop {f['demo_accuracy_drop_pp']:.2f} pp)")
 
 
-TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming")
+TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
