@@ -49,6 +49,19 @@ def test_cache_is_keyed_by_content_and_params(synth_corpus, tmp_path):
     assert len(list(cache.rglob("*.npy"))) == 8
 
 
+
+def test_a_damaged_cache_entry_is_recomputed_not_fatal(synth_corpus, tmp_path):
+    records = read_mswc(synth_corpus).clips[:2]
+    cache = tmp_path / "cache"
+    first = featurise(records, REFERENCE, cache_dir=cache, progress=False)
+    entries = sorted(cache.rglob("*.npy"))
+    entries[0].write_bytes(entries[0].read_bytes()[:40])  # truncated, as by a full disk or a killed copy
+    np.save(entries[1], np.zeros((3, 3), np.float32))  # the right name, the wrong array
+    again = featurise(records, REFERENCE, cache_dir=cache, progress=False)
+    np.testing.assert_array_equal(first.features, again.features)
+    assert np.load(entries[0]).shape == REFERENCE.feature_shape  # rewritten
+
+
 def test_bad_files_are_skipped_and_listed(synth_corpus, tmp_path):
     records = read_mswc(synth_corpus).clips[:3]
     broken = tmp_path / "broken.opus"

@@ -241,3 +241,17 @@ def read_manifest(directory: Path, expected_kind: str | None = None) -> dict:
     if expected_kind and manifest["kind"] != expected_kind:
         raise bad_input(directory, f"is a {manifest['kind']!r} artifact, expected {expected_kind!r}")
     return manifest
+
+
+def read_cache_entry(path: Path, shape: tuple[int, ...], dtype) -> "np.ndarray | None":
+    """A cached array, or None when it is missing or damaged (truncated, wrong shape or type):
+    a cache entry is recomputed and rewritten, never trusted and never a reason to fail."""
+    import numpy as np
+
+    try:
+        value = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if value.shape != tuple(shape) or value.dtype != np.dtype(dtype):
+        return None
+    return value

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from toolchain.artifacts import write_bytes_atomic
+from toolchain.artifacts import read_cache_entry, write_bytes_atomic
 from toolchain.audio import load_clip
 from toolchain.corpus.records import ClipRecord
 from toolchain.errors import KwsError
@@ -93,11 +93,11 @@ def featurise(records: list[ClipRecord], params: FrontendParams, cache_dir: Path
     missing = []
     keys = [cache_key(a, params) for a in audio]
     for i, key in enumerate(keys):
-        path = cache_dir / key[:2] / f"{key}.npy" if cache_dir else None
-        if path is not None and path.is_file():
-            out[i] = np.load(path)
-        else:
+        cached = read_cache_entry(cache_dir / key[:2] / f"{key}.npy", params.feature_shape, np.int8) if cache_dir else None
+        if cached is None:
             missing.append(i)
+        else:
+            out[i] = cached
     if missing:
         computed = batch_features(np.stack([audio[i] for i in missing]), params)
         for i, feats in zip(missing, computed):

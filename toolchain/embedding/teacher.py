@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from toolchain.artifacts import write_bytes_atomic
+from toolchain.artifacts import read_cache_entry, write_bytes_atomic
 from toolchain.errors import KwsError
 
 TEACHERS = ("efficientword-net",)
@@ -59,8 +59,9 @@ class Teacher:
             clip = np.ascontiguousarray(clip, dtype=np.int16)
             key = hashlib.sha256(clip.tobytes()).hexdigest()
             path = self.cache_dir / self.model_sha256[:16] / key[:2] / f"{key}.npy" if self.cache_dir else None
-            if path is not None and path.is_file():
-                out[i] = np.load(path)
+            cached = read_cache_entry(path, (self.dim,), np.float32) if path is not None else None
+            if cached is not None:
+                out[i] = cached
                 continue
             out[i] = self._embed_one(clip)
             if path is not None:
