@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from toolchain.tflite.flatbuffer import flatbuffer_model, operator_name
 
 RUNTIME_NAME = "litert_builtin_int8 + tflm where a detection can change"
 TFLM_CHECK_EVERY = 500
+# A worker answers a block in seconds; silence this long means it died (e.g. started from a script
+# whose body is not under `if __name__ == "__main__":`, which `spawn` runs again in every worker).
+WORKER_TIMEOUT_S = 600
 _worker: dict = {}
 
 
@@ -188,7 +192,11 @@ class CheckedScorer:
         return [self._pool.submit(_in_worker, kind, part) for part in np.array_split(windows, self.workers)]
 
     def _collect(self, parts: list) -> np.ndarray:
-        quantized = np.concatenate([part if isinstance(part, np.ndarray) else part.result() for part in parts])
+        try:
+            quantized = np.concatenate([part if isinstance(part, np.ndarray) else part.result(WORKER_TIMEOUT_S) for part in parts])
+        except (TimeoutError, BrokenProcessPool) as exc:
+            raise KwsError(f"scoring workers stopped answering ({type(exc).__name__}); call from under "
+                           "`if __name__ == \"__main__\":` or with workers=1") from exc
         return dequantize(quantized, self._scale, self._zero_point)
 
     def push(self, windows: np.ndarray) -> np.ndarray:

@@ -72,7 +72,7 @@ def audio_blocks(path: Path, rate: int, block_seconds: float = CHUNK_SECONDS) ->
     polyphase filter (`resample_poly`) to see what it sees in one pass."""
     path = Path(path)
     if not path.is_file():
-        raise bad_input(path, "file not found")
+        raise bad_input(path, "is a folder; give one audio file" if path.is_dir() else "file not found")
     try:
         source = sf.SoundFile(str(path))
     except Exception as exc:  # soundfile raises several types for corrupt files
@@ -423,7 +423,7 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
         "model_dir": str(model_dir), "corpus": str(corpus), "seed": seed, **scorer.summary(),
         "frontend_seam_values_differing": frontend.seam_values_differing,
         # "checked" re-runs on TFLM what can change a detection at the model's threshold: figures there equal an
-        # all-TFLM run; at other thresholds each window is within `window_tolerance` of TFLM's output
+        # all-TFLM run; elsewhere a window may differ from TFLM's within `scoring.output_interval`
         "tflm_exact_at_threshold": model.threshold if runtime == CHECKED else "all",
         "hours": round(duration_h, 6), "windows": int(len(times)),
         "keyword_occurrences": len(events),
