@@ -109,6 +109,10 @@ def test_stream_eval_sweeps_thresholds(tmp_path, monkeypatch):
     assert saved["sweep"][0]["tpr"] >= 0.8
     assert result["at_threshold"]["threshold"] == 0.6
     assert (tmp_path / "eval" / "det_curve.png").stat().st_size > 1000
+    # every window on TFLM: the same figures at the model's threshold, which "checked" promises
+    on_tflm = stream_module.stream_eval(model_dirs()[0], corpus, tmp_path / "eval_tflm", hours=60 / 3600, seed=1, runtime="tflm")
+    assert result["at_threshold"] == on_tflm["at_threshold"] and on_tflm["tflm_exact_at_threshold"] == "all"
+    assert result["windows_rerun_on_tflm"] < result["windows"] and result["windows_outside_interval"] == 0
 
 
 def test_stream_at_a_slower_device_stride_still_finds_the_keywords(beep_stream):
