@@ -1,4 +1,6 @@
-"""`kws convert` on a keyword model whose embedding streams: a bit-exact streaming twin beside the window model."""
+"""`kws convert` on a keyword model whose embedding streams: a bit-exact streaming twin beside the window
+model, and the simulator running that twin as the device does."""
+import numpy as np
 import pytest
 
 from toolchain.convert.artifact import load_converted_model
@@ -8,24 +10,46 @@ from toolchain.embedding.train import TrainConfig, train_embedding
 from toolchain.fewshot.enroll import enroll
 
 
-@pytest.mark.slow
-def test_streamable_keyword_model_converts_to_a_bit_exact_twin(synth_corpus, shots_dir, tmp_path):
-    embedding = tmp_path / "emb"
-    train_embedding(TrainConfig(synth_corpus, embedding, ("en", "de", "fr"), 2, architecture="ds_cnn_stream", epochs=1,
+@pytest.fixture(scope="module")
+def streaming_conversion(synth_corpus, shots_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stream_twin")
+    train_embedding(TrainConfig(synth_corpus, root / "emb", ("en", "de", "fr"), 2, architecture="ds_cnn_stream", epochs=1,
                                 batch_size=16, max_steps_per_epoch=2), progress=False)
-    enroll([("gelb", shots_dir)], tmp_path / "kw", embedding)
-    report = convert_keyword_model(tmp_path / "kw", tmp_path / "conv", per_class=12)
+    enroll([("gelb", shots_dir)], root / "kw", root / "emb")
+    return root / "conv", convert_keyword_model(root / "kw", root / "conv", per_class=12)
+
+
+@pytest.mark.slow
+def test_streamable_keyword_model_converts_to_a_bit_exact_twin(streaming_conversion):
+    out, report = streaming_conversion
     stream = report["stream"]
-    assert (tmp_path / "conv" / STREAM_FILE).is_file() and stream["hop_ms"] == 160
+    assert (out / STREAM_FILE).is_file() and stream["hop_ms"] == 160
     assert stream["check"]["hops_compared"] > 50 and stream["check"]["max_abs_int8_difference"] <= 1
     assert stream["macs_per_second"] <= 10_000_000 and stream["macs_per_hop"] < report["total_macs"] / 3
     names = [s["name"] for s in stream["states"]]
     assert len(set(names)) == len(names) and sorted(s["input"] for s in stream["states"]) + [stream["frames_input"]] == \
         list(range(len(names) + 1))
-    converted = load_converted_model(tmp_path / "conv")
+    converted = load_converted_model(out)
     assert converted.manifest["stream"] == stream
     # the recognizer decides once per hop, as the device running the twin does
     assert converted.streaming.inference_stride_ms == stream["hop_ms"] and converted.streaming.minimum_count == 2
+
+
+@pytest.mark.slow
+def test_twin_scorer_equals_the_window_model_on_tflm_at_every_decision(streaming_conversion):
+    from toolchain.simulate.runtimes import TflmRunner
+    from toolchain.simulate.twin import TwinScorer, first_window_end
+
+    model = load_converted_model(streaming_conversion[0])
+    hop, frames = model.manifest["stream"]["hop_frames"], model.frontend.num_frames
+    stride = model.streaming.stride_frames(model.frontend)
+    features = np.random.default_rng(3).integers(-128, 128, (600, model.frontend.num_channels)).astype(np.int8)
+    ends = np.arange(first_window_end(model), len(features), stride)
+    assert np.all((ends + 1) % hop == 0)  # decisions where the device's twin has just finished a hop
+    windows = np.stack([features[end - frames + 1:end + 1] for end in ends])
+    with TwinScorer(model) as twin:
+        streamed = np.concatenate([twin.push(windows[:5]), twin.push(windows[5:])])  # pushed in two blocks
+    np.testing.assert_array_equal(streamed, TflmRunner(model).predict(windows))
 
 
 def test_a_window_model_gets_no_twin(keyword_model, tmp_path):

@@ -92,6 +92,12 @@ class TflmStream:
         self._states = {}
         self.reset()
 
+    @property
+    def output_quantization(self) -> tuple[float, int]:
+        """(scale, zero point) of the probabilities output."""
+        q = self._interpreter.get_output_details(self._io.probabilities_output)["quantization_parameters"]
+        return float(q["scales"][0]), int(q["zero_points"][0])
+
     def reset(self) -> None:
         """Zero-filled state, as after power-up: the quantized zero of each state tensor."""
         for name, position, _ in self._io.states:
