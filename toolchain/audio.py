@@ -129,10 +129,3 @@ def load_clip(path: Path, expected_rate: int | None = None) -> np.ndarray:
     check_audible(audio, path)
     return to_int16(center_on_energy(audio))
 
-
-def require_rate(path: Path | str, rate: int) -> None:
-    """One rule for every command that reads a recording: at least the frontend's 16 kHz (higher
-    rates are resampled down; lower ones lack the band up to 7.5 kHz the filterbank reads)."""
-    if rate < SAMPLE_RATE:
-        raise bad_input(path, f"sample rate {rate} Hz is below {SAMPLE_RATE} Hz: the frontend needs the band up to 7.5 kHz; "
-                              f"record at {SAMPLE_RATE} Hz or more")

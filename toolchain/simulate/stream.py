@@ -25,7 +25,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from toolchain.artifacts import write_json_atomic
-from toolchain.audio import require_rate, resample, to_int16
+from toolchain.audio import check_sample_rate, resample, to_int16
 from toolchain.convert.artifact import ConvertedModel, load_converted_model
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError, bad_input
@@ -79,7 +79,7 @@ def audio_blocks(path: Path, rate: int, block_seconds: float = CHUNK_SECONDS) ->
         raise bad_input(path, f"unreadable audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
     with source:
         native = source.samplerate
-        require_rate(path, native)
+        check_sample_rate(path, native)
         common = math.gcd(native, rate)
         up, down = rate // common, native // common
         # input samples the filter (10·max(up, down) taps each side at the upsampled rate) reaches, in whole `down`s
