@@ -189,7 +189,11 @@ class CheckedScorer:
         windows = np.ascontiguousarray(windows, np.int8)
         if self._pool is None or len(windows) < 4 * self.workers:
             return [_builtin_outputs(self._builtin, windows) if kind == "builtin" else _tflm_outputs(self._tflm, windows)]
-        return [self._pool.submit(_in_worker, kind, part) for part in np.array_split(windows, self.workers)]
+        try:
+            return [self._pool.submit(_in_worker, kind, part) for part in np.array_split(windows, self.workers)]
+        except (BrokenProcessPool, OSError) as exc:
+            raise KwsError(f"cannot start scoring workers ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                           "run with workers=1") from exc
 
     def _collect(self, parts: list) -> np.ndarray:
         try:
