@@ -2,7 +2,8 @@
 
 `stream` reads one recording block by block, so memory stays bounded whatever its length: the
 audio is resampled to the frontend's rate, the frontend runs over it (each block again from a
-30 s lead-in, which makes its state equal to a run over the whole file), the 49-frame window
+30 s lead-in, after which its state has converged to a run over the whole file's: measured, tested,
+and compared at every seam in the run), the 49-frame window
 slides by the inference stride, every window is scored, and the recognizer runs on the
 posteriors. `stream_eval` builds hours of test audio with keywords at known times among other
 words and noise, scores it the same way, and sweeps the threshold (true-positive rate vs false
@@ -10,7 +11,7 @@ accepts per hour, DET curve).
 
 By default windows are scored on LiteRT's builtin int8 kernels in two processes, and every window
 that could change a detection at the model's threshold is re-run on TFLM in the same run
-(`scoring.CheckedScorer`): the detections of an all-TFLM run at ~20× its speed.
+(`scoring.CheckedScorer`): the detections of an all-TFLM run at ~10× its speed.
 """
 from __future__ import annotations
 
