@@ -382,6 +382,9 @@ def stream(model_dir, audio, runtime, as_json, inference_stride_ms, quiet):
                    if "windows_rerun_on_tflm" in report else "")
         click.echo(f"{report['seconds']:.0f} s of audio, {report['windows']} windows on {report['runtime']}{checked}; "
                    f"{report['wall_time_s']} s ({report['times_real_time']}× real time)", err=True)
+    if report["frontend_seam_values_differing"]:
+        click.echo(f"warning: {report['frontend_seam_values_differing']} feature values at block seams differ from one pass "
+                   "over the file; detections near a seam may differ from the device's", err=True)
 
 
 @main.command("stream-eval")
