@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolchain.frontend import FrontendParams
 from toolchain.simulate.recognizer import Recognizer, keyword_indices
 from toolchain.simulate.runtimes import dequantize
 from toolchain.streaming import StreamingParams
@@ -24,8 +25,9 @@ LABELS = ["_silence_", "_unknown_", "hello", "stop"]
 SCALE, ZERO_POINT = 1 / 256, -128  # a softmax output, as the converter quantizes it
 
 DRIVER = r"""
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include "recognizer.h"
 
 // argv: threshold window_ms suppression_ms minimum_count output_scale output_zero_point is_keyword...
@@ -102,14 +104,14 @@ def on_device(binary: Path, quantized: np.ndarray, times: np.ndarray, threshold:
     (0.8, StreamingParams()),
     (0.5, StreamingParams()),
     (0.6, StreamingParams(smoothing_window_ms=1000, suppression_ms=1500, minimum_count=3, inference_stride_ms=20)),
-    (0.7, StreamingParams().at_stride(200, __import__("toolchain.frontend").frontend.FrontendParams())),
+    (0.7, StreamingParams().at_stride(200, FrontendParams())),
 ])
 def test_compiled_recognizer_h_and_the_python_port_decide_the_same_at_every_step(tmp_path, threshold, streaming):
     driver = tmp_path / "driver.cc"
     driver.write_text(DRIVER)
     binary = tmp_path / "driver"
     subprocess.run(["g++", "-std=c++11", "-O2", "-Wall", "-Werror", f"-DKWS_LABELS={len(LABELS)}",
-                    f"-DKWS_CAPACITY={streaming.capacity}", f"-I{RECOGNIZER_DIR}", "-include", "cstdlib", "-o", str(binary),
+                    f"-DKWS_CAPACITY={streaming.capacity}", f"-I{RECOGNIZER_DIR}", "-o", str(binary),
                     str(driver)], check=True, capture_output=True)
     rng = np.random.default_rng(streaming.inference_stride_ms + int(threshold * 100))
     steps = 20000

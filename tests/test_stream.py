@@ -80,7 +80,7 @@ def beep_stream(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("runtime", ["tflm", "litert", "float"])
+@pytest.mark.parametrize("runtime", ["checked", "tflm", "litert", "float"])
 def test_stream_finds_the_keywords_at_their_times(beep_stream, runtime):
     from toolchain.simulate.stream import stream
 
