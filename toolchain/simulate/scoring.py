@@ -3,8 +3,8 @@
 TFLM (the device's interpreter and kernels) runs ~160 windows/s here: an hour at a 20 ms stride
 would take 19 minutes. LiteRT's builtin int8 kernels (without the XNNPACK delegate) run ~10×
 faster and agree with TFLM on almost every window, but not all: on the demo model 7 of 14,951
-windows of a stream differed, by up to 23 output steps, each time because the head's logits
-(the softmax input) were rounded one step apart. XNNPACK is worse (10 % of windows, up to 72).
+windows of a stream differed, by up to 23 output steps; where traced, one of the head's logits
+(the softmax input) was rounded one step apart. XNNPACK is worse (10 % of windows, up to 72).
 
 So `CheckedScorer` scores every window on the builtin kernels and bounds what TFLM could have
 output for it: logits one rounding step apart (± the logit scale each) change a softmax output's
