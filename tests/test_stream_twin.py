@@ -55,3 +55,34 @@ def test_twin_scorer_equals_the_window_model_on_tflm_at_every_decision(streaming
 def test_a_window_model_gets_no_twin(keyword_model, tmp_path):
     report = convert_keyword_model(keyword_model, tmp_path / "conv", per_class=4)
     assert report["stream"] is None and not (tmp_path / "conv" / STREAM_FILE).exists()
+
+
+@pytest.mark.slow
+def test_kws_stream_runs_the_twin_and_decides_as_the_window_model_would(streaming_conversion, shots_dir, tmp_path):
+    import soundfile as sf
+
+    from toolchain.audio import load_clip
+    from toolchain.simulate.stream import stream_report
+
+    shots = [load_clip(p).astype(np.float32) / 32768 for p in sorted(shots_dir.iterdir())[:3]]
+    rng = np.random.default_rng(5)
+    gap = lambda: 0.003 * rng.normal(size=24000).astype(np.float32)  # noqa: E731
+    audio = np.concatenate([part for shot in shots for part in (gap(), shot)] + [gap()])
+    sf.write(tmp_path / "talk.wav", audio, 16000, subtype="PCM_16")
+    twin = stream_report(streaming_conversion[0], tmp_path / "talk.wav")
+    window = stream_report(streaming_conversion[0], tmp_path / "talk.wav", runtime="tflm")
+    assert twin["runtime"] == "tflm_int8_streaming_twin" and window["runtime"] == "tflm_int8"
+    assert twin["windows"] == window["windows"] > 0 and twin["detections"] == window["detections"]
+    # every posterior the recognizer sees, not only its (possibly empty) detections
+    from toolchain.convert.artifact import load_converted_model as load
+    from toolchain.simulate.stream import _Frontend, _posteriors, _RunnerScorer, audio_blocks
+    from toolchain.simulate.twin import TwinScorer
+
+    model = load(streaming_conversion[0])
+    runs = []
+    for scorer in (TwinScorer(model), _RunnerScorer(model, "tflm")):
+        parts = list(_posteriors(model, audio_blocks(tmp_path / "talk.wav", 16000, 2.0), _Frontend(model), scorer))
+        runs.append((np.concatenate([t for t, _ in parts]), np.concatenate([p for _, p in parts])))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert len(runs[0][0]) == twin["windows"]

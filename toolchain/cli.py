@@ -358,9 +358,10 @@ def simulate(model_dir, data, report, max_drop, max_per_label, seed, force):
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--runtime", type=click.Choice(["checked", "tflm", "litert", "float"]), default="checked", show_default=True,
-              help="checked: LiteRT's builtin int8 kernels, TFLM for every window that can change a detection "
-                   "(the detections of an all-TFLM run); tflm: every window on TFLM (~3× real time).")
+@click.option("--runtime", type=click.Choice(["checked", "tflm", "litert", "float", "twin"]), default="checked", show_default=True,
+              help="checked: a model with a streaming twin runs it on TFLM hop by hop, as its device does; others use "
+                   "LiteRT's builtin int8 kernels and TFLM for every window that can change a detection (the detections of "
+                   "an all-TFLM run); tflm: every window on TFLM (~3× real time); twin: the streaming twin on TFLM.")
 @click.option("--json", "as_json", is_flag=True, help="Print detections as JSON.")
 @click.option("--inference-stride-ms", type=int, default=None,
               help="Run the model every N ms, as a slower board does (default: the model's own stride).")
@@ -395,8 +396,9 @@ def stream(model_dir, audio, runtime, as_json, inference_stride_ms, quiet):
 @click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--inference-stride-ms", type=int, default=None,
               help="Run the model every N ms, as a slower board does (default: the model's own stride).")
-@click.option("--runtime", type=click.Choice(["checked", "tflm", "litert", "float"]), default="checked", show_default=True,
-              help="checked: LiteRT's builtin int8 kernels, TFLM for every window that can change a detection at the model's "
+@click.option("--runtime", type=click.Choice(["checked", "tflm", "litert", "float", "twin"]), default="checked", show_default=True,
+              help="checked: a model with a streaming twin runs it on TFLM hop by hop, as its device does; others use "
+                   "LiteRT's builtin int8 kernels and TFLM for every window that can change a detection at the model's "
                    "threshold (figures there equal an all-TFLM run); tflm: every window on TFLM (~3× real time).")
 @click.option("--quiet", is_flag=True, help="No progress bar on stderr.")
 @_FORCE

@@ -36,6 +36,7 @@ from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
 from toolchain.simulate.runtimes import RUNTIMES, runner
 from toolchain.simulate.scoring import CheckedScorer
+from toolchain.simulate.twin import TWIN, TwinScorer, first_window_end
 
 HIT_TOLERANCE_S = 0.75
 CHUNK_SECONDS = 60  # audio read, featurised and scored per step (and the synthetic stream's chunk)
@@ -45,8 +46,10 @@ CHUNK_SECONDS = 60  # audio read, featurised and scored per step (and the synthe
 # Every seam is checked in the run (`frontend_seam_values_differing`).
 FRONTEND_LEAD_IN_MS = 30_000
 SEAM_CHECK_FRAMES = 50
-CHECKED = "checked"  # the default runtime: LiteRT builtin int8 kernels, TFLM wherever a detection can change
-STREAM_RUNTIMES = (CHECKED, *RUNTIMES)
+# The default runtime: a model with a streaming twin runs the twin on TFLM, hop by hop, as its device
+# does; any other model LiteRT builtin int8 kernels, with TFLM wherever a detection can change.
+CHECKED = "checked"
+STREAM_RUNTIMES = (CHECKED, *RUNTIMES, TWIN)
 KEYWORD_PROBABILITY = 0.3
 SNR_DB_RANGE = (5.0, 25.0)
 MAX_CLIP_POOL = 400
@@ -148,12 +151,12 @@ class _Frontend:
 class _Windows:
     """The model's windows (num_frames long, one every stride) over frames fed in order."""
 
-    def __init__(self, model: ConvertedModel):
+    def __init__(self, model: ConvertedModel, first_end: int | None = None):
         self._length = model.frontend.num_frames
         self._stride = model.streaming.stride_frames(model.frontend)
         self._tail = np.zeros((0, model.frontend.num_channels), np.int8)
         self._tail_start = 0
-        self._next_end = self._length - 1
+        self._next_end = self._length - 1 if first_end is None else first_end
 
     def push(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(last frame index of each new window, the windows)."""
@@ -195,6 +198,8 @@ class _RunnerScorer:
 
 
 def _scorer(model: ConvertedModel, runtime: str, workers: int | None, seed: int):
+    if runtime == TWIN or (runtime == CHECKED and model.manifest.get("stream")):
+        return TwinScorer(model)
     if runtime == CHECKED:
         return CheckedScorer(model, model.threshold, workers, seed)
     if runtime not in RUNTIMES:
@@ -204,7 +209,9 @@ def _scorer(model: ConvertedModel, runtime: str, workers: int | None, seed: int)
 
 def _posteriors(model: ConvertedModel, blocks: Iterable[np.ndarray], frontend: _Frontend, scorer) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(window end times in ms, final posteriors) of the stream, in order, a block at a time."""
-    windows, times = _Windows(model), np.zeros(0, np.int64)
+    # a model with a streaming twin decides where its device's twin answers, whichever runtime simulates it
+    first_end = first_window_end(model) if model.manifest.get("stream") else None
+    windows, times = _Windows(model, first_end), np.zeros(0, np.int64)
     for block in blocks:
         ends, batch = windows.push(frontend.push(block))
         times = np.concatenate([times, window_end_ms(model, ends)])
