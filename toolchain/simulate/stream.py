@@ -405,7 +405,7 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     events: list[tuple[float, str]] = []
     times, posteriors, frontend = [], [], _Frontend(model)
     blocks = _synthetic_blocks(model, Path(corpus), hours, seed, events)
-    with _scorer(model, runtime, workers, seed) as scorer, _progress(hours * 3600, progress, "stream-eval") as bar:
+    with _scorer(model, runtime, workers, seed) as scorer, _progress(_chunk_count(hours) * CHUNK_SECONDS, progress, "stream-eval") as bar:
         for block_times, block_posteriors in _posteriors(model, blocks, frontend, scorer):
             times.append(block_times)
             posteriors.append(block_posteriors)
