@@ -21,6 +21,7 @@ from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.outputs import claim_files
 from toolchain.simulate.runtimes import KerasRunner, LiteRtRunner, TflmRunner
+from toolchain.streaming import is_keyword
 
 SILENCE_SHARE = 0.1
 MAX_DISAGREEMENTS = 200
@@ -55,7 +56,7 @@ def evaluation_records(model: ConvertedModel, clips: list[ClipRecord]) -> tuple[
     sources = _shot_sources(model)
     shot_speakers = {c.speaker for c in clips if c.path.resolve() in sources and c.speaker not in ("", "user")}
     chosen = [c for c in chosen if c.path.resolve() not in sources and c.speaker not in shot_speakers]
-    keywords = set(model.labels) - {SILENCE, UNKNOWN}
+    keywords = {label for label in model.labels if is_keyword(label)}
     return [c for c in chosen if c.label in keywords], [c for c in chosen if c.label not in keywords]
 
 
@@ -64,7 +65,8 @@ def _select(model: ConvertedModel, clips: list[ClipRecord], max_per_label: int, 
     rng = np.random.default_rng(seed)
     keyword_clips, others = evaluation_records(model, clips)
     if not keyword_clips:
-        raise KwsError(f"simulate: the corpus has no clips of the model's keywords {model.labels[2:]} "
+        keywords = [label for label in model.labels if is_keyword(label)]
+        raise KwsError(f"simulate: the corpus has no clips of the model's keywords {keywords} "
                        "(labels must equal the keyword names)")
     chosen = []
     by_label: dict[str, list[ClipRecord]] = {}
