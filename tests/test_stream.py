@@ -269,3 +269,23 @@ def test_export_refuses_a_stride_whose_microphone_ring_a_board_cannot_hold(tmp_p
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "at most 1780 ms; the microphone ring must hold" in result.stderr and "budget" not in result.stderr
     assert not out.exists()
+
+
+def test_output_interval_holds_every_softmax_whose_logits_move_one_step():
+    from toolchain.simulate.scoring import output_interval
+
+    rng = np.random.default_rng(6)
+    logit_step, output_step = 0.57, 1 / 256  # the demo model's scales
+    logits = rng.normal(0, 3, (20000, 4)) * logit_step
+
+    def quantized_softmax(z):
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        return (np.round(p / p.sum(axis=1, keepdims=True) / output_step) * output_step).astype(np.float32)
+
+    fast = quantized_softmax(logits)
+    moved = quantized_softmax(logits + logit_step * rng.integers(-1, 2, logits.shape))
+    low, high = output_interval(fast, logit_step, output_step)
+    assert np.all((low <= moved) & (moved <= high))
+    assert high[fast <= output_step].max() < 0.05  # a keyword that is absent stays far below any threshold
+    wider = quantized_softmax(logits + 3 * logit_step * rng.integers(-1, 2, logits.shape))
+    assert np.any((wider < low) | (wider > high))  # three steps apart escapes it: the check can fail
