@@ -42,12 +42,13 @@ def _cpu_model() -> str:
 
 
 def machine() -> dict:
-    """What the figures depend on: cores the process may use, the CPU, the GPUs TensorFlow would use."""
+    """What the figures depend on: cores the process may use, the CPU, the GPUs TensorFlow would use, the load."""
     import tensorflow as tf
 
     return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": _cpu_model(), "machine": platform.machine(),
             "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
-            "python": platform.python_version(), "tensorflow": tf.__version__}
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "load_average_1min": round(os.getloadavg()[0], 1)}  # timings on a shared machine depend on it
 
 
 def write_results(name: str, figures: dict, results_dir: Path = RESULTS_DIR, git_revision: str | None = None) -> Path:

@@ -235,7 +235,8 @@ def measured_sources(s: Sources) -> str:
         gpus = ", ".join(m["gpus"]) or "no GPU"
         lines.append(f"- `benchmarks/results/{benchmark}.json`: revision {record['git_revision'][:12]}"
                      f"{' (uncommitted changes)' if record['git_revision'].endswith('+dirty') else ''}, {record['date'][:10]}, "
-                     f"{m['nproc']} × {m['cpu_model']}, {gpus}")
+                     f"{m['nproc']} × {m['cpu_model']}, {gpus}"
+                     + (f", load average {m['load_average_1min']:g} when written" if "load_average_1min" in m else ""))
     for name in MODELS:
         hardware = s.manifest(name)["training"]["hardware"]
         gpus = ", ".join(hardware["gpus"]) or "no GPU"
