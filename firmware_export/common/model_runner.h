@@ -1,5 +1,5 @@
-// Starts the TFLM interpreter over the generated model and checks its tensors against
-// model_settings.h — shared by the Arduino sketch and the CMake app so both refuse the same mismatches.
+// Starts the TFLM interpreter over the generated model and checks its tensors (a streaming twin's
+// states included) against model_settings.h — shared by every template so all refuse the same mismatches.
 #ifndef KWS_MODEL_RUNNER_H_
 #define KWS_MODEL_RUNNER_H_
 
@@ -20,12 +20,21 @@ inline const char* StartInterpreter(uint8_t* arena, tflite::MicroInterpreter** i
   if (RegisterKwsOps(resolver) != kTfLiteOk) return "could not register the model's ops";
   static tflite::MicroInterpreter instance(model, resolver, arena, kTensorArenaSize);
   if (instance.AllocateTensors() != kTfLiteOk) return "AllocateTensors failed: raise kTensorArenaSize";
-  const TfLiteTensor* input = instance.input(0);
-  const TfLiteTensor* output = instance.output(0);
-  if (input->type != kTfLiteInt8 || input->bytes != static_cast<size_t>(kFeatureElementCount))
-    return "model input is not int8 of kFeatureElementCount";
-  if (output->type != kTfLiteInt8 || output->bytes != static_cast<size_t>(kCategoryCount))
-    return "model output is not int8 of kCategoryCount";
+  const TfLiteTensor* input = instance.input(kModelFramesInput);
+  const TfLiteTensor* output = instance.output(kModelScoresOutput);
+  if (input == nullptr || input->type != kTfLiteInt8 || input->bytes != static_cast<size_t>(kModelFramesInputBytes))
+    return "model frames input is not int8 of kModelFramesInputBytes";
+  if (output == nullptr || output->type != kTfLiteInt8 || output->bytes != static_cast<size_t>(kCategoryCount))
+    return "model scores output is not int8 of kCategoryCount";
+#ifdef KWS_STREAM_MODEL
+  for (int i = 0; i < kStreamStateCount; ++i) {
+    const TfLiteTensor* state_in = instance.input(kStreamStates[i].input);
+    const TfLiteTensor* state_out = instance.output(kStreamStates[i].output);
+    if (state_in == nullptr || state_out == nullptr || state_in->type != kTfLiteInt8 || state_out->type != kTfLiteInt8 ||
+        state_in->bytes != static_cast<size_t>(kStreamStates[i].bytes) || state_out->bytes != state_in->bytes)
+      return "a streaming state tensor differs from kStreamStates";
+  }
+#endif
   *interpreter = &instance;
   return nullptr;
 }

@@ -25,7 +25,8 @@ from toolchain.export.measured_latency import CPI_RANGE, latency_ms_range, measu
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
 from toolchain.streaming import StreamingParams, audio_ring_samples, max_inference_stride_ms
-from toolchain.tflite.flatbuffer import model_ops, total_macs
+from toolchain.simulate.twin import first_window_end
+from toolchain.tflite.flatbuffer import model_ops, subgraph_io, total_macs
 from toolchain.tflite.micro import require_supported
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_export"
@@ -125,17 +126,22 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     converted = load_converted_model(model_dir)
     manifest, frontend = converted.manifest, converted.frontend
     model_input, model_output = converted.model_input, converted.model_output
-    model = converted.int8_path.read_bytes()
+    stream = _stream_schedule(converted)
+    model_path = converted.directory / stream["file"] if stream else converted.int8_path
+    model = model_path.read_bytes()
+    if stream:
+        inputs, outputs = subgraph_io(model)
+        model_input, model_output = inputs[stream["frames_input"]], outputs[stream["probabilities_output"]]
     ops = model_ops(model)
-    require_supported(ops, str(converted.int8_path))
-    arena = tensor_arena_size(int(manifest["arena_bytes"]))
+    require_supported(ops, str(model_path))
+    arena = tensor_arena_size(int((stream or manifest)["arena_bytes"]))
     core = CORE_MODELS[spec.core] if spec.core else (core_model(cpu, clock_mhz) if clock_mhz else None)
     if spec.builder == "cmake" and clock_mhz and core is None:
         raise KwsError(f"--clock-mhz: no latency model for {cpu} (have: cortex-m4, cortex-m7)")
     if measured and core is None:
         raise KwsError(f"--measured {measured}: the {spec.description} has no known clock; give --clock-mhz")
     load = measured_load(measured, sha256_bytes(model)) if measured else None
-    realtime = _realtime(core, converted.streaming, frontend, model, inference_stride_ms, load)
+    realtime = _realtime(core, converted.streaming, frontend, model, inference_stride_ms, load, stream)
     if spec.arena_budget_bytes is not None:
         # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
         longer_ring = max(0, 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0)))
@@ -150,10 +156,10 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     model_sha = sha256_bytes(model)
     generated = {
         "model_data.h": array_header("g_model", "KWS_MODEL_DATA_H_"),
-        "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{INT8_FILE} sha256 {model_sha}"),
+        "model_data.cc": array_source(model, "g_model", "model_data.h", note=f"{model_path.name} sha256 {model_sha}"),
         "op_resolver.h": resolver_header(ops),
         "model_settings.h": settings_header(device_manifest, frontend, model_input, model_output, model_sha,
-                                            realtime["audio_ring_samples"]),
+                                            realtime["audio_ring_samples"], stream),
     }
     project_rel = Path(spec.name) / spec.project
     with staged_directory(out, manifest_name=FIRMWARE_MANIFEST) as staging:
@@ -186,7 +192,7 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
             "pyocd_target": pyocd_target if spec.builder == "cmake" else None,
             "source": {
                 "model_dir": str(model_dir.resolve()),
-                "model_file": INT8_FILE,
+                "model_file": model_path.name,
                 "model_sha256": model_sha,
                 "manifest_model_sha256": manifest.get("model_sha256"),
                 "embedding_hash": manifest.get("embedding_hash"),
@@ -196,6 +202,7 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
             "ops": ops,
             "tensor_arena_size": arena,
             "realtime": realtime,
+            "stream": _stream_summary(stream),
             "files": files,
         }
         write_json_atomic(staging / FIRMWARE_MANIFEST, firmware_manifest)
@@ -209,15 +216,38 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
         "model_sha256": model_sha,
         "tensor_arena_size": arena,
         "realtime": realtime,
+        "stream": _stream_summary(stream),
         "labels": list(manifest["labels"]),
         "files": sorted(files),
     }
 
 
+def _stream_schedule(converted) -> dict | None:
+    """The converted manifest's "stream" block and the frame of the first decision, when the embedding streams."""
+    stream = converted.manifest.get("stream")
+    if not stream:
+        return None
+    if not (converted.directory / stream["file"]).is_file():
+        raise KwsError(f"{converted.directory / stream['file']}: missing: the converted model directory is incomplete; "
+                       "run `kws convert` again")
+    return dict(stream, first_decision_frame=first_window_end(converted))
+
+
+def _stream_summary(stream: dict | None) -> dict | None:
+    """What firmware_manifest.json says about the twin the firmware runs."""
+    if not stream:
+        return None
+    return {"file": stream["file"], "hop_frames": stream["hop_frames"], "hop_ms": stream["hop_ms"],
+            "first_decision_frame": stream["first_decision_frame"], "states": len(stream["states"]),
+            "macs_per_hop": stream["macs_per_hop"]}
+
+
 def _realtime(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
-              stride_ms: int | None, load: dict | None = None) -> dict:
+              stride_ms: int | None, load: dict | None = None, stream: dict | None = None) -> dict:
     """The inference stride the board can sustain, the recognizer settings that go with it, and the
     microphone ring that holds the audio arriving while one inference runs."""
+    if stream:
+        return _stream_realtime(core, model_streaming, frontend, model, stride_ms, load, stream)
     latency_range, source = None, "MACs × cycles per MAC" if core else None
     if load and core:
         # counted instructions; the frontend runs on every frame, whatever the stride, and takes its share first
@@ -264,3 +294,35 @@ def _copy_templates(spec: Board, project: Path) -> None:
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.name != "README.md":
                 shutil.copy2(path, project / path.name)
+
+
+def _stream_realtime(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
+                     stride_ms: int | None, load: dict | None, stream: dict) -> dict:
+    """`_realtime` for a streaming twin: it runs every hop whatever the recognizer's stride, so a slow
+    board cannot be paced by a longer stride; the hop's work must fit the hop."""
+    hop_ms = int(stream["hop_ms"])
+    model_stride = model_streaming.inference_stride_ms
+    stride_ms = model_stride if stride_ms is None else stride_ms
+    if stride_ms % hop_ms:
+        raise KwsError(f"--inference-stride-ms {stride_ms}: the streaming model updates every {hop_ms} ms; "
+                       "give a multiple of it")
+    latency_range, source, estimate, frontend_share = None, "MACs × cycles per MAC" if core else None, None, 0.0
+    if load and core:
+        latency_range = latency_ms_range(load["instructions_per_inference"], core.clock_hz)
+        estimate = latency_range[1]
+        frontend_share = load["frontend_instructions_per_second"] * CPI_RANGE[1] / core.clock_hz
+        source = f"{load['instructions_per_inference']:,} instructions per hop counted on an emulated Cortex-M4 " \
+                 f"({load['kernels']}) × {CPI_RANGE[0]:g}–{CPI_RANGE[1]:g} cycles per instruction"
+    elif core:
+        estimate = core_latency_ms(total_macs(model), core)
+    busy_ms = estimate / max(1e-9, 1 - frontend_share) * REALTIME_MARGIN if estimate is not None else 0.0
+    if busy_ms > hop_ms:
+        raise KwsError(f"~{estimate:.0f} ms per {hop_ms} ms hop of the streaming model on {core.name} ({source}): "
+                       "the board cannot keep up; use a smaller model or a faster core")
+    streaming = model_streaming if stride_ms == model_stride else model_streaming.at_stride(stride_ms, frontend)
+    return {"core": core.name if core else None, "latency_ms_estimate": estimate, "model_inference_stride_ms": model_stride,
+            "inference_stride_ms": stride_ms, "slowed_down": stride_ms > model_stride, "keeps_up": busy_ms <= hop_ms,
+            "latency_source": source, "latency_ms_range": latency_range, "hop_ms": hop_ms,
+            "core_share_estimate": round(estimate / hop_ms + frontend_share, 4) if estimate is not None else None,
+            "audio_ring_samples": audio_ring_samples(frontend.sample_rate, max(stride_ms, math.ceil(busy_ms))),
+            "streaming": streaming.to_dict()}

@@ -22,7 +22,7 @@ import numpy as np
 
 from toolchain.artifacts import sha256_file, write_json_atomic
 from toolchain.errors import KwsError, bad_input
-from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE
+from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE, latency_ms_range
 from toolchain.firmware.build import build_project
 from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
 from toolchain.firmware.tools import KERNELS
@@ -31,6 +31,10 @@ FIRMWARE_MANIFEST = "firmware_manifest.json"
 REPORT = "report.json"
 NANO_RAM_BYTES = 256 * 1024  # nRF52840
 NANO_FLASH_BYTES = 1024 * 1024
+NANO_BOARD = "nano33ble"
+# Issue #10: keyword spotting may take at most 60 % of the Nano's core; audio capture, BLE and the
+# application need the rest.
+NANO_CORE_SHARE_BUDGET = 0.6
 
 
 def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float = 600) -> dict:
@@ -57,6 +61,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
         raise KwsError(f"{image.elf}: the self-test stopped (exit {run.exit_code}): {last[:200]}")
     host = host_simulation(manifest, _test_audio(project), _device_features(device, 0))
     comparison = compare(device, host)
+    counts = instruction_counts(device, manifest, host)
     report = {
         "board": manifest["board"], "machine": MACHINE, "kernels": kernels, "qemu": _qemu_version(),
         "model_sha256": manifest["source"]["model_sha256"],
@@ -65,10 +70,11 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
                            "flash_bytes": NANO_FLASH_BYTES, "ram_bytes": NANO_RAM_BYTES},
         "arena_used_bytes": device["arena_used"], "tensor_arena_size": device["arena_size"],
         "audio_seconds": round(host["audio_samples"] / host["sample_rate"], 3),
-        "frames": len(device["features"]), "inferences": len(device["inferences"]),
+        "frames": len(device["features"]), "inferences": len(device["inferences"]), "hops": len(device["hops"]),
         "inference_stride_ms": int(manifest["realtime"]["streaming"]["inference_stride_ms"]),
         **comparison,
-        "instructions": instruction_counts(device, manifest, host),
+        "instructions": counts,
+        "nano33ble_pace": nano_pace(counts),
         "cycles_per_instruction": {"range": list(CPI_RANGE), "source": CPI_SOURCE},
         "wall_s": run.wall_s,
     }
@@ -78,7 +84,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
 
 def parse_output(lines: list[str], where: Path) -> dict:
     """The self-test's printed lines (format: firmware_export/boards/qemu-mps2-an386/main.cc)."""
-    device = {"calibration": check_calibration(lines, where), "features": [], "inferences": [], "done": False,
+    device = {"calibration": check_calibration(lines, where), "features": [], "inferences": [], "hops": [], "done": False,
               "arena_used": None, "arena_size": None, "frontend_ticks": None}
     for line in lines:
         parts = line.split()
@@ -90,6 +96,9 @@ def parse_output(lines: list[str], where: Path) -> dict:
             device["arena_used"], device["arena_size"] = int(parts[1]), int(parts[2])
         elif parts[0] == "feature":
             device["features"].append(np.frombuffer(bytes.fromhex(parts[2]), np.int8))
+        elif parts[0] == "hop":
+            device["hops"].append({"frame": int(parts[1]), "outputs": np.frombuffer(bytes.fromhex(parts[2]), np.int8),
+                                   "model_ticks": int(parts[3])})
         elif parts[0] == "inference":
             frame, now_ms, outputs, label, score_bits, is_new, model_ticks, recognizer_ticks = parts[1:9]
             device["inferences"].append({
@@ -113,32 +122,63 @@ def host_simulation(manifest: dict, audio: np.ndarray, device_features: np.ndarr
     from toolchain.frontend import stream_features
     from toolchain.simulate.runtimes import TflmRunner
     from toolchain.streaming import StreamingParams
-    from toolchain.tflite.flatbuffer import total_macs
+    from toolchain.tflite.flatbuffer import subgraph_io, total_macs
 
     model = load_converted_model(Path(manifest["source"]["model_dir"]))
     model = dataclasses.replace(model, streaming=StreamingParams.from_dict(manifest["realtime"]["streaming"], FIRMWARE_MANIFEST))
     runner = TflmRunner(model)
     features = stream_features(audio, model.frontend)
-    return {"features": features, "features_tflm_c": tflm_c_features(audio, model.frontend),
+    stream = model.manifest.get("stream")
+    host = {"features": features, "features_tflm_c": tflm_c_features(audio, model.frontend),
             "end_to_end": _pipeline(model, runner, features), "on_device_features": _pipeline(model, runner, device_features),
             "labels": model.labels, "output_scale": float(model.model_output.scale),
             "output_zero_point": int(model.model_output.zero_point), "audio_samples": len(audio),
-            "sample_rate": model.frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes())}
+            "sample_rate": model.frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes()), "stream": stream}
+    if stream:
+        # the device runs the twin: its scores are quantized as the twin's probabilities output
+        twin_output = subgraph_io((model.directory / stream["file"]).read_bytes())[1][stream["probabilities_output"]]
+        host.update(hops=_twin_hops(model, device_features), macs=int(stream["macs_per_hop"]),
+                    output_scale=float(twin_output.scale), output_zero_point=int(twin_output.zero_point))
+    return host
+
+
+def _twin_hops(model, frames: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(last frame, int8 outputs) of every hop of the streaming twin on TFLM fed `frames` from power-up,
+    as common/model_loop.h feeds it (toolchain.tflite.streaming.TflmStream)."""
+    from toolchain.export.settings_header import tensor_arena_size
+    from toolchain.tflite.streaming import StreamingIo, TflmStream
+
+    stream = model.manifest["stream"]
+    io = StreamingIo(stream["frames_input"], stream["probabilities_output"],
+                     tuple((s["name"], s["input"], s["output"]) for s in stream["states"]))
+    twin = TflmStream((model.directory / stream["file"]).read_bytes(), io, tensor_arena_size(int(stream["arena_bytes"])))
+    hop = int(stream["hop_frames"])
+    return [(end - 1, twin.step(frames[end - hop:end])) for end in range(hop, len(frames) + 1, hop)]
 
 
 def _pipeline(model, runner, frames: np.ndarray) -> dict:
-    """Windows every stride frames → posteriors → recognizer decisions, at the device's clock."""
+    """Windows every stride frames → posteriors → recognizer decisions, at the device's clock. A streaming
+    model's windows end on its hop grid and are scored by its twin as the device runs it (TwinScorer);
+    "window_posteriors" are the whole-window model's on the same windows."""
     from toolchain.simulate.recognizer import Recognizer
     from toolchain.simulate.stream import window_end_ms
+    from toolchain.simulate.twin import TwinScorer, first_window_end
 
     frontend = model.frontend
-    ends = np.arange(frontend.num_frames - 1, len(frames), model.streaming.stride_frames(frontend))
+    stream = model.manifest.get("stream")
+    first = first_window_end(model) if stream else frontend.num_frames - 1
+    ends = np.arange(first, len(frames), model.streaming.stride_frames(frontend))
     windows = (np.stack([frames[end - frontend.num_frames + 1:end + 1] for end in ends]) if len(ends)
                else np.zeros((0, *frontend.feature_shape), np.int8))
-    posteriors = runner.predict(windows)
+    window_posteriors = runner.predict(windows)
+    if stream:
+        with TwinScorer(model) as twin:
+            posteriors = twin.push(windows)
+    else:
+        posteriors = window_posteriors
     times = window_end_ms(model, ends)
     recognizer = Recognizer(model.labels, model.threshold, model.streaming)
-    return {"ends": ends, "times": times, "posteriors": posteriors,
+    return {"ends": ends, "times": times, "posteriors": posteriors, "window_posteriors": window_posteriors,
             "decisions": [recognizer.process(row, int(t)) for row, t in zip(posteriors, times)]}
 
 
@@ -163,6 +203,7 @@ def compare(device: dict, host: dict) -> dict:
         outputs, decisions, difference = _compare_inferences(device["inferences"], host[name], host)
         runs[name] = (outputs, decisions)
         first.update({f"{key}_{name}": text for key, text in difference.items()})
+    stream = _compare_stream(device, host, first) if host.get("stream") else {}
     labels = host["labels"]
     detections = [{"time_ms": run["time_ms"], "label": labels[run["label"]]} for run in device["inferences"] if run["is_new"]]
     host_detections = [{"time_ms": int(t), "label": labels[d.label]}
@@ -174,14 +215,43 @@ def compare(device: dict, host: dict) -> dict:
             "outputs": runs["on_device_features"][0] == 0, "decisions": runs["on_device_features"][1] == 0,
             "end_to_end_outputs": runs["end_to_end"][0] == 0, "end_to_end_decisions": runs["end_to_end"][1] == 0,
             "end_to_end_detections": detections == host_detections,
+            **{name: count == 0 for name, count in stream.items()},
         },
         "mismatches": {"feature_values_vs_tflm_c": feature_checks["tflm_c"],
                        "feature_values_vs_toolchain_frontend": feature_checks["toolchain_frontend"],
                        "outputs": runs["on_device_features"][0], "decisions": runs["on_device_features"][1],
-                       "end_to_end_outputs": runs["end_to_end"][0], "end_to_end_decisions": runs["end_to_end"][1]},
+                       "end_to_end_outputs": runs["end_to_end"][0], "end_to_end_decisions": runs["end_to_end"][1],
+                       **stream},
         "first_difference": first,
         "detections": detections, "host_detections": host_detections,
     }
+
+
+def _compare_stream(device: dict, host: dict, first: dict) -> dict:
+    """A streaming twin's extra checks: every hop's int8 output against the twin on TFLM fed the same frames
+    (`hops`), and each decision's against the whole-window model on TFLM (`outputs_vs_window_model`);
+    None when the counts of hops or decisions differ."""
+    if len(device["hops"]) != len(host["hops"]):
+        first["hops"] = f"device ran {len(device['hops'])} hops, host {len(host['hops'])}"
+        hops = None
+    else:
+        hops = 0
+        for run, (frame, outputs) in zip(device["hops"], host["hops"]):
+            if run["frame"] != frame or not np.array_equal(run["outputs"], outputs):
+                hops += 1
+                first.setdefault("hops", f"hop ending on frame {run['frame']}: device {run['outputs'].tolist()}, "
+                                         f"host {outputs.tolist()}")
+    window = host["on_device_features"]["window_posteriors"]
+    if len(device["inferences"]) != len(window):
+        return {"hops": hops, "outputs_vs_window_model": None}
+    # the posteriors the device's recognizer sees against the whole-window model's
+    scale, zero_point = np.float32(host["output_scale"]), np.float32(host["output_zero_point"])
+    against_window = 0
+    for i, (run, posterior) in enumerate(zip(device["inferences"], window)):
+        if not np.array_equal(((run["outputs"].astype(np.float32) - zero_point) * scale).astype(np.float32), posterior):
+            against_window += 1
+            first.setdefault("outputs_vs_window_model", f"inference {i} (frame {run['frame']}): device {run['outputs'].tolist()}")
+    return {"hops": hops, "outputs_vs_window_model": against_window}
 
 
 def _device_features(device: dict, channels: int) -> np.ndarray:
@@ -211,7 +281,8 @@ def _compare_inferences(inferences: list[dict], host_run: dict, host: dict) -> t
 
 
 def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
-    """Executed instructions per stage, per inference and per second of audio at the model's own stride."""
+    """Executed instructions per stage, per inference and per second of audio at the model's own stride;
+    for a streaming twin also per hop (it runs every hop, whatever the recognizer's stride)."""
     ticks = np.array([run["model_ticks"] for run in device["inferences"]], np.int64)
     recognizer = np.array([run["recognizer_ticks"] for run in device["inferences"]], np.int64)
     if not len(ticks):
@@ -223,6 +294,15 @@ def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
     recognizer_per_call = int(recognizer.mean() * INSTRUCTIONS_PER_TICK)
     per_second = {"frontend": frontend_per_second, "model": int(per_inference * inferences_per_second),
                   "recognizer": int(recognizer_per_call * inferences_per_second)}
+    per_hop = {}
+    if host.get("stream"):
+        hop_ticks = np.array([run["model_ticks"] for run in device["hops"]], np.int64)
+        hop_ms = int(host["stream"]["hop_ms"])
+        per_hop = {"hop_ms": hop_ms,
+                   "model_per_hop": {"mean": int(hop_ticks.mean() * INSTRUCTIONS_PER_TICK),
+                                     "min": int(hop_ticks.min() * INSTRUCTIONS_PER_TICK),
+                                     "max": int(hop_ticks.max() * INSTRUCTIONS_PER_TICK), "hops": int(len(hop_ticks))}}
+        per_second["model"] = int(per_hop["model_per_hop"]["mean"] * 1000 / hop_ms)
     per_second["total"] = sum(per_second.values())
     return {
         "calibration": device["calibration"],
@@ -234,7 +314,25 @@ def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
         "recognizer_per_inference": recognizer_per_call,
         "per_second_of_audio": per_second,
         "per_second_at_stride_ms": int(manifest["realtime"]["model_inference_stride_ms"]),
+        **per_hop,
     }
+
+
+def nano_pace(counts: dict) -> dict:
+    """The Nano 33 BLE's share of core time for this firmware, from the instructions counted per second of
+    audio (frontend + model + recognizer) over the cycles-per-instruction range, against issue #10's budget."""
+    from toolchain.convert.cost import CORE_MODELS
+    from toolchain.export.firmware import BOARDS
+
+    core = CORE_MODELS[BOARDS[NANO_BOARD].core]
+    per_second = counts["per_second_of_audio"]["total"]
+    share = [round(per_second * cpi / core.clock_hz, 4) for cpi in CPI_RANGE]
+    model = counts.get("model_per_hop", counts["model_per_inference"])["mean"]
+    return {"board": NANO_BOARD, "core": core.name, "instructions_per_second": per_second,
+            "core_share_range": share, "core_share_budget": NANO_CORE_SHARE_BUDGET,
+            "within_budget": share[1] <= NANO_CORE_SHARE_BUDGET,
+            "decision_every_ms": counts["per_second_at_stride_ms"],
+            "model_ms_per_run_range": list(latency_ms_range(model, core.clock_hz))}
 
 
 def _firmware_manifest(export_dir: Path) -> dict:
@@ -267,7 +365,8 @@ def _record(export_dir: Path, manifest: dict, kernels: str, report: dict) -> Non
     runs[kernels] = report
     write_json_atomic(report_path, {"kind": "emulated_firmware_report", "runs": runs})
     summary = {k: {"instructions": r["instructions"], "image": r["image"], "arena_used_bytes": r["arena_used_bytes"],
-                   "bit_exact": r["bit_exact"], "cycles_per_instruction": r["cycles_per_instruction"]}
+                   "bit_exact": r["bit_exact"], "cycles_per_instruction": r["cycles_per_instruction"],
+                   "nano33ble_pace": r["nano33ble_pace"]}
                for k, r in runs.items()}
     # report.json joins the export's file list, so a later `--force` export knows it as its own
     files = dict(manifest.get("files") or {}, **{REPORT: sha256_file(report_path)})
@@ -296,4 +395,13 @@ def summary_lines(report: dict) -> list[str]:
         f"image: text {image['text']:,} B, data {image['data']:,} B, bss {image['bss']:,} B; arena used "
         f"{report['arena_used_bytes']:,} of {report['tensor_arena_size']:,} B",
     ]
+    if "hop_ms" in counts:
+        lines.insert(3, f"streaming twin: {report['hops']} hops of {counts['hop_ms']} ms, every hop's output vs the twin on TFLM: "
+                        f"{yes[exact['hops']]}; decisions vs the whole-window model: {yes[exact['outputs_vs_window_model']]}; "
+                        f"{counts['model_per_hop']['mean']:,} instructions per hop")
+    pace = report["nano33ble_pace"]
+    low, high = pace["core_share_range"]
+    lines.append(f"{pace['board']} ({pace['core']}): {pace['instructions_per_second']:,} instructions per second of audio = "
+                 f"{low:.0%}–{high:.0%} of the core (budget {pace['core_share_budget']:.0%}: "
+                 f"{'within' if pace['within_budget'] else 'OVER'}); a decision every {pace['decision_every_ms']} ms")
     return lines

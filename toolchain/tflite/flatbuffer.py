@@ -83,6 +83,14 @@ def model_io(tflite_bytes: bytes) -> tuple[TensorInfo, TensorInfo]:
     return _tensor(graph.Tensors(graph.Inputs(0))), _tensor(graph.Tensors(graph.Outputs(0)))
 
 
+def subgraph_io(tflite_bytes: bytes) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """(inputs, outputs) of the main subgraph in its own order, for models with several (a streaming twin)."""
+    _, model = flatbuffer_model(tflite_bytes)
+    graph = model.Subgraphs(0)
+    return ([_tensor(graph.Tensors(graph.Inputs(i))) for i in range(graph.InputsLength())],
+            [_tensor(graph.Tensors(graph.Outputs(i))) for i in range(graph.OutputsLength())])
+
+
 def _tensor(tensor) -> TensorInfo:
     quant = tensor.Quantization()
     scale = zero_point = None

@@ -1,12 +1,14 @@
 // Self-test on an emulated Cortex-M4F: the compiled-in test audio (test_audio.h) goes through the
-// device's own pipeline — TFLM micro frontend → int8 features → model every kInferenceStrideFrames
-// frames → recognizer — and every intermediate is printed for the host to compare with its
-// simulation (toolchain/firmware/selftest.py). Executed instructions are counted per stage.
+// device's own pipeline — TFLM micro frontend → int8 features → model as common/model_loop.h runs
+// it (whole window every kInferenceStrideFrames frames, or a streaming twin every hop) → recognizer —
+// and every intermediate is printed for the host to compare with its simulation
+// (toolchain/firmware/selftest.py). Executed instructions are counted per stage.
 //
 // Output lines (integers; int8 vectors as two hex digits per value):
 //   calibrate <iterations> <ticks>                  a loop of exactly 2 × iterations instructions
 //   arena <used bytes> <size>
 //   feature <frame> <hex>                           one int8 row per 20 ms frame
+//   hop <last frame> <hex outputs> <model ticks>     streaming twin only: every hop's run
 //   inference <last frame> <time ms> <hex outputs> <label> <score float bits> <new> <model ticks> <recognizer ticks>
 //   frontend <frames> <ticks>
 //   done <inferences>
@@ -17,7 +19,7 @@
 #include "feature_stream.h"
 #include "kws_board.h"
 #include "kws_log.h"
-#include "model_runner.h"
+#include "model_loop.h"
 #include "model_settings.h"
 #include "recognizer.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
@@ -64,10 +66,9 @@ int main() {
                 static_cast<unsigned long>(KwsBoardTicks() - start));
   }
 
-  tflite::MicroInterpreter* started = nullptr;
-  if (const char* problem = StartInterpreter(g_tensor_arena, &started)) return Fail(problem);
-  tflite::MicroInterpreter& interpreter = *started;
-  MicroPrintf("arena %u %d", static_cast<unsigned>(interpreter.arena_used_bytes()), kTensorArenaSize);
+  static ModelLoop model;
+  if (const char* problem = model.Begin(g_tensor_arena)) return Fail(problem);
+  MicroPrintf("arena %u %d", static_cast<unsigned>(model.interpreter().arena_used_bytes()), kTensorArenaSize);
   if (!FeatureStreamBegin()) return Fail("micro frontend setup failed");
   memset(g_features, -128, sizeof(g_features));
 
@@ -87,16 +88,21 @@ int main() {
       Hex(g_features + kFeatureElementCount - kFeatureSliceSize, kFeatureSliceSize, text);
       MicroPrintf("feature %d %s", frames, text);
       ++frames;
-      if (frames < kFeatureSliceCount || (frames - kFeatureSliceCount) % kInferenceStrideFrames != 0) continue;
 
       const uint32_t model_start = KwsBoardTicks();
-      memcpy(interpreter.input(0)->data.int8, g_features, kFeatureElementCount);
-      if (interpreter.Invoke() != kTfLiteOk) return Fail("Invoke failed");
-      const int8_t* scores = interpreter.output(0)->data.int8;
+      ModelStep step;
+      if (const char* problem = model.Advance(g_features, 1, &step)) return Fail(problem);
       const uint32_t model_ticks = KwsBoardTicks() - model_start;
+      if (!step.ran) continue;
+      const int8_t* scores = model.scores();
+#ifdef KWS_STREAM_MODEL
+      Hex(scores, kCategoryCount, text);
+      MicroPrintf("hop %d %s %lu", step.last_frame, text, static_cast<unsigned long>(model_ticks));
+#endif
+      if (!step.decide) continue;
 
       // The host's clock: the end of the last audio sample the window uses (stream.window_end_ms).
-      const int32_t last_frame = frames - 1;
+      const int32_t last_frame = step.last_frame;
       const int32_t now_ms = static_cast<int32_t>(
           (static_cast<int64_t>(last_frame) * kStepSampleCount + kWindowSampleCount) * 1000 / kAudioSampleFrequency);
       const uint32_t recognizer_start = KwsBoardTicks();
