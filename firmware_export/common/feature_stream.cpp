@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "feature_quantize.h"
+#include "frontend_tables.h"
 #include "model_settings.h"
 #include "tensorflow/lite/experimental/microfrontend/lib/frontend.h"
 #include "tensorflow/lite/experimental/microfrontend/lib/frontend_util.h"
@@ -28,7 +29,9 @@ bool FeatureStreamBegin() {
   config.pcan_gain_control.gain_bits = kFrontendGainBits;
   config.log_scale.enable_log = kFrontendEnableLog ? 1 : 0;
   config.log_scale.scale_shift = kFrontendScaleShift;
-  return FrontendPopulateState(&config, &g_state, kFrontendSampleRate) != 0;
+  // TFLM's set-up, then the window and filterbank tables the model's training features used.
+  return FrontendPopulateState(&config, &g_state, kFrontendSampleRate) != 0 &&
+         FrontendUseTensorFlowTables(&config, &g_state, kFrontendSampleRate) != 0;
 }
 
 int FeatureStreamPush(const int16_t* samples, int count, int8_t* features) {

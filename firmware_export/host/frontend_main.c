@@ -1,15 +1,15 @@
-/* The device's frontend on the host: TFLM's micro frontend C library, configured from the command
- * line, reads int16 samples on stdin in steps of one frame shift (as the firmware's audio loop feeds
- * it) and prints each frame's uint16 filterbank values. toolchain/firmware/host_frontend.py builds
- * it with the host's C compiler from the same TFLM tree the firmware uses.
+/* The device's frontend on the host: TFLM's micro frontend C library with TensorFlow's set-up tables
+ * (common/frontend_tables.c), configured from the command line, reads int16 samples on stdin in steps
+ * of one frame shift (as the firmware's audio loop feeds it) and prints each frame's uint16 filterbank
+ * values. toolchain/firmware/host_frontend.py builds it with the host's C compiler from the same TFLM
+ * tree and templates the firmware uses.
  *
  * usage: frontend_main RATE SIZE_MS STEP_MS CHANNELS UPPER LOWER SMOOTHING_BITS EVEN ODD MIN_SIGNAL
  *                      ENABLE_PCAN STRENGTH OFFSET GAIN_BITS ENABLE_LOG SCALE_SHIFT < audio.s16 */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tensorflow/lite/experimental/microfrontend/lib/frontend.h"
-#include "tensorflow/lite/experimental/microfrontend/lib/frontend_util.h"
+#include "frontend_tables.h"
 
 int main(int argc, char** argv) {
   if (argc != 17) {
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   config.log_scale.enable_log = atoi(argv[15]);
   config.log_scale.scale_shift = atoi(argv[16]);
   struct FrontendState state;
-  if (!FrontendPopulateState(&config, &state, rate)) return 3;
+  if (!FrontendPopulateState(&config, &state, rate) || !FrontendUseTensorFlowTables(&config, &state, rate)) return 3;
 
   const size_t step = (size_t)rate * config.window.step_size_ms / 1000;
   int16_t* chunk = malloc(step * sizeof(int16_t));

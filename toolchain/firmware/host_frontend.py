@@ -1,9 +1,12 @@
-"""The firmware's micro frontend compiled for the host: TFLM's C library from the same tree, built
-with the host C compiler (no FMA contraction, as on the device) and cached.
+"""The firmware's micro frontend compiled for the host: TFLM's C library from the same tree with the
+firmware's `frontend_tables.c`, built with the host C compiler (no FMA contraction, as on the
+device) and cached.
 
-`toolchain.frontend` runs TensorFlow's `audio_microfrontend` op, TensorFlow's own copy of that
-library. This one is the TFLM tree's copy, so the emulated firmware's features can be checked
-against the code it was built from, independently of TensorFlow's build.
+`toolchain.frontend` runs TensorFlow's `audio_microfrontend` op, TensorFlow's own build of that
+library, whose set-up computes the window and filterbank tables in double precision where TFLM's
+copy uses single precision; `frontend_tables.c` redoes them TensorFlow's way on the device. This
+build checks the emulated firmware's features against the C code it was built from, and that code
+against `toolchain.frontend` (tests/test_host_frontend.py: identical).
 
     frames = tflm_c_features(audio_int16, frontend)   # int8 (frames, channels)
 """
@@ -22,6 +25,7 @@ from toolchain.firmware.tools import REPO_ROOT, TflmTree, find_tflm_tree
 from toolchain.frontend import FrontendParams, quantize_filterbank
 
 DRIVER = REPO_ROOT / "firmware_export" / "host" / "frontend_main.c"
+TABLES = REPO_ROOT / "firmware_export" / "common" / "frontend_tables.c"
 FLAGS = ("-O2", "-ffp-contract=off", "-DFIXED_POINT=16", "-w")
 
 
@@ -46,19 +50,19 @@ def _binary(tree: TflmTree) -> Path:
         raise KwsError("no host C/C++ compiler (cc, c++): apt-get install build-essential")
     lib = tree.frontend_dir / "tensorflow/lite/experimental/microfrontend/lib"
     sources = sorted(p for p in lib.iterdir() if p.suffix in (".c", ".cc") and not p.stem.endswith(("_test", "_io", "_main")))
-    digest = hashlib.sha256(" ".join(FLAGS).encode() + DRIVER.read_bytes())
-    for path in sources:
+    digest = hashlib.sha256(" ".join(FLAGS).encode())
+    for path in [DRIVER, TABLES, TABLES.with_suffix(".h"), *sources]:
         digest.update(path.name.encode() + path.read_bytes())
     binary = CACHE_ROOT / f"host-frontend-{digest.hexdigest()[:16]}"
     if binary.is_file():
         return binary
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    includes = [f"-I{tree.frontend_dir}", f"-I{tree.frontend_dir / 'third_party' / 'kissfft'}"]
+    includes = [f"-I{TABLES.parent}", f"-I{tree.frontend_dir}", f"-I{tree.frontend_dir / 'third_party' / 'kissfft'}"]
     scratch = CACHE_ROOT / f"{binary.name}.build"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     objects = []
-    for source in [DRIVER, *sources]:
+    for source in [DRIVER, TABLES, *sources]:
         compiler = compilers["c++"] if source.suffix == ".cc" else compilers["cc"]
         obj = scratch / f"{source.stem}.o"
         _compile([compiler, *FLAGS, *includes, "-c", str(source), "-o", str(obj)])
