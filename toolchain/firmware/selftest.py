@@ -4,8 +4,8 @@
 
 builds the project against the real TFLM (toolchain.firmware.build), runs it on QEMU
 (toolchain.firmware.qemu) and replays the same compiled-in audio on the host. Features are compared
-with the TFLM tree's C frontend built for the host (toolchain.firmware.host_frontend) and with
-`toolchain.frontend` (TensorFlow's op); outputs with the TFLM Python interpreter and decisions with
+with the same C frontend built for the host (toolchain.firmware.host_frontend) and with
+`toolchain.frontend` (TensorFlow's op), which it must equal; outputs with the TFLM Python interpreter and decisions with
 the Python `Recognizer`, both on the device's own features and end to end from the host's. The
 executed instructions per stage go into `OUT/report.json` (one entry per kernel set) and the
 `measured` section of `OUT/firmware_manifest.json`.
@@ -114,7 +114,7 @@ def parse_output(lines: list[str], where: Path) -> dict:
 
 def host_simulation(manifest: dict, audio: np.ndarray, device_features: np.ndarray) -> dict:
     """What the host computes on `audio` with the export's model and recognizer settings: features
-    from toolchain.frontend (TensorFlow's op) and from the TFLM tree's C frontend, and the model (TFLM
+    from toolchain.frontend (TensorFlow's op) and from the firmware's C frontend built for the host, and the model (TFLM
     Python interpreter) and Python recognizer both on the host's features (end to end) and on the
     device's own features (so a frontend difference does not hide a model or recognizer one)."""
     from toolchain.convert.artifact import load_converted_model
