@@ -100,6 +100,20 @@ def test_streaming_sketch_compiles_for_the_nano_against_real_tflm(converted, tfl
         assert result.returncode == 0, f"{source}:\n{result.stderr[-3000:]}"
 
 
+def test_generic_app_compiles_with_the_twin(converted, tflm_tree, tmp_path):
+    """The CMake app's main.cc runs the same loop (common/model_loop.h) in its streaming form."""
+    from toolchain.export.firmware import export_firmware
+
+    app = Path(export_firmware(converted, "cortex-m", tmp_path / "fw", cpu="cortex-m4")["project_dir"])
+    tflm = tflm_tree.tflm_dir("cmsis-nn")
+    command = ["arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-std=gnu++17", "-O2",
+               "-Wall", "-Werror", "-fno-exceptions", "-fno-rtti", "-DTF_LITE_STATIC_MEMORY", f"-I{app}", f"-I{tflm}",
+               f"-I{tflm / 'third_party/flatbuffers/include'}", f"-I{tflm / 'third_party/gemmlowp'}",
+               f"-I{tflm / 'third_party/ruy'}", "-c", str(app / "main.cc"), "-o", str(tmp_path / "main.o")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def cmsis_run(converted, tflm_tree, tmp_path_factory) -> tuple[Path, dict]:
     from toolchain.export.firmware import export_firmware
