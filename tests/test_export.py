@@ -378,6 +378,7 @@ ARDUINO_STAND_INS = {
 # kernels/internal/common.h): the sketch must be built as gnu++17 (firmware_export/README.md).
 NANO_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=softfp", "-std=gnu++17", "-Os",
               "-fno-exceptions", "-fno-rtti", "-Wall", "-Werror", "-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN"]
+NANO_C_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=softfp", "-std=gnu11", "-Os", "-Wall", "-Werror"]
 
 
 def test_sketch_compiles_for_the_nano_against_real_tflm(tmp_path, model_dir, tflm_tree):
@@ -389,11 +390,14 @@ def test_sketch_compiles_for_the_nano_against_real_tflm(tmp_path, model_dir, tfl
     includes = [stand_ins, tflm, tflm / "third_party/flatbuffers/include", tflm / "third_party/gemmlowp",
                 tflm / "third_party/ruy", tflm_tree.frontend_dir, tflm_tree.frontend_dir / "third_party/kissfft"]
     sketch = Path(export_firmware(model_dir, "nano33ble", tmp_path / "fw")["project_dir"])
-    sources = sorted(p.name for p in sketch.iterdir() if p.suffix in (".ino", ".cpp"))
-    assert sources == ["audio_capture.cpp", "feature_stream.cpp", "kws_keyword.ino", "model_data.cpp"]
+    sources = sorted(p.name for p in sketch.iterdir() if p.suffix in (".ino", ".cpp", ".c"))
+    assert sources == ["audio_capture.cpp", "feature_stream.cpp", "frontend_tables.c", "kws_keyword.ino", "model_data.cpp"]
     for source in sources:
-        command = ["arm-none-eabi-g++", *NANO_FLAGS, f"-I{sketch}", *(f"-I{d}" for d in includes),
-                   "-include", "Arduino.h", "-x", "c++", "-c", str(sketch / source), "-o", str(tmp_path / f"{source}.o")]
+        # arduino-cli compiles .c files as C with the core's C flags, the rest as C++ after Arduino.h
+        language = ["arm-none-eabi-gcc", *NANO_C_FLAGS, "-x", "c"] if source.endswith(".c") else \
+            ["arm-none-eabi-g++", *NANO_FLAGS, "-include", "Arduino.h", "-x", "c++"]
+        command = [*language[:-2], f"-I{sketch}", *(f"-I{d}" for d in includes), *language[-2:],
+                   "-c", str(sketch / source), "-o", str(tmp_path / f"{source}.o")]
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0, f"{source}:\n{result.stderr[-3000:]}"
         assert (tmp_path / f"{source}.o").stat().st_size > 0
