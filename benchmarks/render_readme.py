@@ -127,7 +127,7 @@ def measured_table(s: Sources) -> str:
              f"{_model_size(dev, 'small')}; {_simulation(dev, 'small')}"),
             (f"same stream, small embedding, inference every {dev['stream_small_stride_ms']} ms", "same",
              f"{_at_threshold(dev, 'stream_small')}; {_at_90(dev, 'stream_small')}"),
-            (f"same stream, small embedding at the Nano's pace (~{dev['small_nano_latency_ms_estimate']:g} ms estimated → every "
+            (f"same stream, small embedding at the Nano's pace (~{dev['small_nano_latency_ms_estimate']:.0f} ms estimated → every "
              f"{dev['stream_small_nano_stride_ms']} ms)", "same", f"{_at_threshold(dev, 'stream_small_nano')}; **{_at_90(dev, 'stream_small_nano')}**"),
         ]
     if "stream_speed" in s.benchmarks():
@@ -282,12 +282,12 @@ def nano_pace(s: Sources) -> str:
 def nano_big(s: Sources) -> str:
     f = s.figures("device")
     return (f"the shipped {f['demo_macs'] / 1e6:.1f} M-MAC embedding the Nano 33 BLE Sense (Cortex-M4F @ 64 MHz, "
-            f"~{f['nano_latency_ms_estimate']:g} ms estimated) gets one inference every {f['nano_stride_ms']} ms")
+            f"~{f['nano_latency_ms_estimate']:.0f} ms estimated) gets one inference every {f['nano_stride_ms']} ms")
 
 
 def nano_small(s: Sources) -> str:
     f = s.figures("device")
-    return f"~{f['small_nano_latency_ms_estimate']:g} ms → every {f['small_nano_stride_ms']} ms"
+    return f"~{f['small_nano_latency_ms_estimate']:.0f} ms → every {f['small_nano_stride_ms']} ms"
 
 
 def fewshot_status(s: Sources) -> str:
@@ -313,10 +313,10 @@ def fewshot_baselines(s: Sources) -> str:
 
 def latency_estimates(s: Sources) -> str:
     f = s.figures("device")
-    return (f"the {f['demo_macs'] / 1e6:.2f} M-MAC demo keyword model ~{f['demo_latency_ms_cortex_m4_64mhz']:g} ms on a Cortex-M4F at "
-            f"64 MHz and ~{f['demo_latency_ms_cortex_m7_216mhz']:g} ms on a Cortex-M7 at 216 MHz; the same keyword on the "
-            f"{f['small_macs'] / 1e6:.2f} M-MAC small embedding ~{f['small_latency_ms_cortex_m4_64mhz']:g} ms and "
-            f"~{f['small_latency_ms_cortex_m7_216mhz']:g} ms")
+    return (f"the {f['demo_macs'] / 1e6:.2f} M-MAC demo keyword model ~{f['demo_latency_ms_cortex_m4_64mhz']:.0f} ms on a Cortex-M4F at "
+            f"64 MHz and ~{f['demo_latency_ms_cortex_m7_216mhz']:.0f} ms on a Cortex-M7 at 216 MHz; the same keyword on the "
+            f"{f['small_macs'] / 1e6:.2f} M-MAC small embedding ~{f['small_latency_ms_cortex_m4_64mhz']:.0f} ms and "
+            f"~{f['small_latency_ms_cortex_m7_216mhz']:.0f} ms")
 
 
 def demo_gate(s: Sources) -> str:
