@@ -1,0 +1,65 @@
+"""The README's figures are rendered from the files measurements wrote, never pasted (benchmarks/render_readme.py)."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))  # benchmarks are scripts that import their neighbours by name
+
+import record  # noqa: E402
+import render_readme  # noqa: E402
+from render_readme import REGION, TEMPLATES, Sources, render, stale_regions  # noqa: E402
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_figures_match_the_committed_measurements():
+    stale = stale_regions(README, Sources())
+    assert not stale, f"README.md regions {stale} differ from benchmarks/results/*.json and models/*/manifest.json: run `make readme`"
+
+
+def test_every_template_has_its_region_in_the_readme():
+    assert {m["name"] for m in REGION.finditer(README)} == set(TEMPLATES)
+
+
+@pytest.fixture()
+def results_copy(tmp_path) -> Path:
+    results = tmp_path / "results"
+    shutil.copytree(render_readme.RESULTS_DIR, results)
+    return results
+
+
+def test_a_changed_measurement_makes_exactly_its_regions_stale(results_copy):
+    path = results_copy / "fewshot.json"
+    data = json.loads(path.read_text())
+    data["figures"]["in_embedding_f1"] = round(data["figures"]["in_embedding_f1"] - 0.1, 4)
+    path.write_text(json.dumps(data))
+    assert sorted(stale_regions(README, Sources(results_copy))) == ["fewshot-status", "measured-table"]
+
+
+def test_a_benchmark_without_a_template_still_reaches_the_readme(results_copy):
+    record.write_results("probe_speed", {"x_real_time": 61.5}, results_copy)
+    rendered = render(README, Sources(results_copy))
+    assert "1 figures in `benchmarks/results/probe_speed.json`, not yet placed in this README" in rendered
+    assert "`benchmarks/results/probe_speed.json`: revision" in rendered
+    assert stale_regions(README, Sources(results_copy)) == ["measured-sources", "measured-table"]
+
+
+def test_a_missing_measurement_names_the_benchmark_to_run(results_copy):
+    (results_copy / "device.json").unlink()
+    with pytest.raises(SystemExit, match="benchmarks/device.py"):
+        render(README, Sources(results_copy))
+
+
+def test_results_record_revision_machine_and_flat_figures(tmp_path):
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    data = json.loads(record.write_results("probe", {"windows_per_s": 2500.0}, tmp_path).read_text())
+    assert data["git_revision"] in (head, head + "+dirty")
+    assert data["machine"]["nproc"] >= 1 and data["machine"]["cpu_model"] and data["machine"]["load_average_1min"] >= 0
+    assert data["figures"] == {"windows_per_s": 2500.0} and data["date"].endswith("Z")
+    with pytest.raises(ValueError, match="flat"):
+        record.write_results("probe", {"streams": {"tpr": 0.9}}, tmp_path)
