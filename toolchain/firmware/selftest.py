@@ -6,9 +6,11 @@ builds the project against the real TFLM (toolchain.firmware.build), runs it on 
 (toolchain.firmware.qemu) and replays the same compiled-in audio on the host. Features are compared
 with the same C frontend built for the host (toolchain.firmware.host_frontend) and with
 `toolchain.frontend` (TensorFlow's op), which it must equal; outputs with the TFLM Python interpreter and decisions with
-the Python `Recognizer`, both on the device's own features and end to end from the host's. The
-executed instructions per stage go into `OUT/report.json` (one entry per kernel set) and the
-`measured` section of `OUT/firmware_manifest.json`.
+the Python `Recognizer`, both on the device's own features and end to end from the host's. A
+streaming model's firmware runs its twin every hop: each hop's output is compared with the twin on
+TFLM fed the same frames, each decision also with the whole-window model. The executed
+instructions per stage (per hop for a twin) and the Nano's share of core time go into
+`OUT/report.json` (one entry per kernel set) and the `measured` section of `OUT/firmware_manifest.json`.
 """
 from __future__ import annotations
 
