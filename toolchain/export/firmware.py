@@ -83,7 +83,9 @@ def export_firmware(
     """Write the firmware project for `board` into `out`; return a summary.
 
     Args:
-        model_dir: a `kws convert` output (model_int8.tflite + manifest.json).
+        model_dir: a `kws convert` output (model_int8.tflite + manifest.json). When its embedding streams
+            (a "stream" block in the manifest), the firmware runs the streaming twin beside it instead,
+            once per hop (firmware_export/common/model_loop.h).
         board: a key of BOARDS.
         out: export directory, written atomically: absent, empty, or (with `force`) an earlier export
             whose files are all as exported. Files a user added or edited there are named and refused,
