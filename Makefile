@@ -37,6 +37,8 @@ bench: setup
 	$(PY) benchmarks/fewshot.py
 	$(PY) benchmarks/device.py
 	$(PY) benchmarks/firmware.py
+	$(PY) benchmarks/stream_speed.py
+	$(PY) benchmarks/streaming.py
 
 # The README's figures, rendered from benchmarks/results/*.json and models/*/manifest.json (after `make bench`).
 readme: setup
