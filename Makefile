@@ -27,7 +27,7 @@ firmware-setup:
 	  else echo "firmware tests need: sudo apt-get install $(FIRMWARE_PACKAGES)"; exit 1; fi; }
 
 firmware-test: setup firmware-setup
-	KWS_REQUIRE_FIRMWARE=1 $(PY) -m pytest -q tests/test_firmware_qemu.py tests/test_export.py
+	KWS_REQUIRE_FIRMWARE=1 $(PY) -m pytest -q tests/test_firmware_qemu.py tests/test_firmware_stream.py tests/test_export.py
 
 demo: setup
 	$(KWS) demo --work $(WORK)/demo --force
