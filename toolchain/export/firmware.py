@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.artifacts import sha256_bytes, sha256_file, staged_directory, write_json_atomic
-from toolchain.convert.artifact import INT8_FILE, load_converted_model
+from toolchain.convert.artifact import load_converted_model
 from toolchain.convert.cost import CORE_MODELS, CoreModel, core_latency_ms, core_model
 from toolchain.errors import KwsError
 from toolchain.export.c_arrays import array_header, array_source
