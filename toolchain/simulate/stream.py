@@ -28,6 +28,7 @@ from tqdm import tqdm
 from toolchain.artifacts import write_json_atomic
 from toolchain.audio import check_sample_rate, resample, to_int16
 from toolchain.convert.artifact import ConvertedModel, load_converted_model
+from toolchain.convert.stream_twin import first_window_end
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError, bad_input
 from toolchain.features import decode_clips
@@ -36,7 +37,7 @@ from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
 from toolchain.simulate.runtimes import RUNTIMES, runner
 from toolchain.simulate.scoring import CheckedScorer
-from toolchain.simulate.twin import TWIN, TwinScorer, first_window_end
+from toolchain.simulate.twin import TWIN, TwinScorer
 
 HIT_TOLERANCE_S = 0.75
 CHUNK_SECONDS = 60  # audio read, featurised and scored per step (and the synthetic stream's chunk)

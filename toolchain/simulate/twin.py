@@ -2,7 +2,7 @@
 
 A converted model whose embedding streams carries `model_stream_int8.tflite` (convert/stream_twin.py).
 The device runs it once per hop from power-up, so its hop grid starts at frame 0 and its outputs
-belong to the windows ending at multiples of the hop (`first_window_end`). The scorer receives the
+belong to the windows ending at multiples of the hop (`convert.stream_twin.first_window_end`). The scorer receives the
 stream's windows in order, one per inference stride, and feeds the twin the frames each adds.
 """
 from __future__ import annotations
@@ -16,12 +16,6 @@ from toolchain.tflite.streaming import StreamingIo, TflmStream
 
 TWIN = "twin"
 RUNTIME_NAME = "tflm_int8_streaming_twin"
-
-
-def first_window_end(model: ConvertedModel) -> int:
-    """Index of the last frame of the first window the twin answers for: its hops end on multiples of the hop."""
-    hop, frames = model.manifest["stream"]["hop_frames"], model.frontend.num_frames
-    return -(-frames // hop) * hop - 1
 
 
 class TwinScorer:
