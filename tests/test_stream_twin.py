@@ -38,7 +38,7 @@ def test_streamable_keyword_model_converts_to_a_bit_exact_twin(streaming_convers
 @pytest.mark.slow
 def test_twin_scorer_equals_the_window_model_on_tflm_at_every_decision(streaming_conversion):
     from toolchain.simulate.runtimes import TflmRunner
-    from toolchain.convert.stream_twin import first_window_end
+    from toolchain.convert.artifact import first_window_end
     from toolchain.simulate.twin import TwinScorer
 
     model = load_converted_model(streaming_conversion[0])

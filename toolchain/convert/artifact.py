@@ -51,6 +51,13 @@ class ConvertedModel:
         return self.directory / KERAS_FILE
 
 
+def first_window_end(model: ConvertedModel) -> int:
+    """Index of the last frame of the first window a model's streaming twin answers for: the device
+    runs the twin from power-up, so its hops end on multiples of the hop."""
+    hop, frames = model.manifest["stream"]["hop_frames"], model.frontend.num_frames
+    return -(-frames // hop) * hop - 1
+
+
 def check_device_contract(model_path: Path, frontend: FrontendParams, labels: list[str],
                           model_input: TensorInfo, model_output: TensorInfo) -> None:
     """The int8 flatbuffer takes the frontend's int8 map unchanged and gives one int8 score per label."""

@@ -25,13 +25,6 @@ from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_
 STREAM_FILE = "model_stream_int8.tflite"
 
 
-def first_window_end(model) -> int:
-    """Index of the last frame of the first window a converted model's twin answers for: the device
-    runs it from power-up, so its hops end on multiples of the hop."""
-    hop, frames = model.manifest["stream"]["hop_frames"], model.frontend.num_frames
-    return -(-frames // hop) * hop - 1
-
-
 def _whole_window_outputs(int8_bytes: bytes, windows: np.ndarray) -> np.ndarray:
     interpreter = tflm_interpreter(int8_bytes)
     out = []

@@ -25,7 +25,7 @@ from toolchain.export.measured_latency import CPI_RANGE, latency_ms_range, measu
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
 from toolchain.streaming import StreamingParams, audio_ring_samples, max_inference_stride_ms
-from toolchain.convert.stream_twin import first_window_end
+from toolchain.convert.artifact import first_window_end
 from toolchain.tflite.flatbuffer import model_ops, subgraph_io, total_macs
 from toolchain.tflite.micro import require_supported
 

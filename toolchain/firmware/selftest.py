@@ -164,7 +164,7 @@ def _pipeline(model, runner, frames: np.ndarray) -> dict:
     "window_posteriors" are the whole-window model's on the same windows."""
     from toolchain.simulate.recognizer import Recognizer
     from toolchain.simulate.stream import window_end_ms
-    from toolchain.convert.stream_twin import first_window_end
+    from toolchain.convert.artifact import first_window_end
     from toolchain.simulate.twin import TwinScorer
 
     frontend = model.frontend

@@ -27,8 +27,7 @@ from tqdm import tqdm
 
 from toolchain.artifacts import write_json_atomic
 from toolchain.audio import check_sample_rate, resample, to_int16
-from toolchain.convert.artifact import ConvertedModel, load_converted_model
-from toolchain.convert.stream_twin import first_window_end
+from toolchain.convert.artifact import ConvertedModel, first_window_end, load_converted_model
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError, bad_input
 from toolchain.features import decode_clips

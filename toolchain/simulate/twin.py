@@ -2,8 +2,9 @@
 
 A converted model whose embedding streams carries `model_stream_int8.tflite` (convert/stream_twin.py).
 The device runs it once per hop from power-up, so its hop grid starts at frame 0 and its outputs
-belong to the windows ending at multiples of the hop (`convert.stream_twin.first_window_end`). The scorer receives the
-stream's windows in order, one per inference stride, and feeds the twin the frames each adds.
+belong to the windows ending at multiples of the hop (`convert.artifact.first_window_end`). The
+scorer receives the stream's windows in order, one per inference stride, and feeds the twin the
+frames each adds.
 """
 from __future__ import annotations
 
