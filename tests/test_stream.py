@@ -192,7 +192,7 @@ def test_chunked_features_and_detections_equal_one_pass_over_the_whole_file(long
         if result.is_new:
             expected.append({"time_s": round(int(now_ms) / 1000, 3), "label": model.labels[result.label], "score": round(result.score, 4)})
 
-    monkeypatch.setattr(stream_module, "CHUNK_SECONDS", 40)
+    monkeypatch.setattr(stream_module, "READ_BLOCK_SECONDS", 40)  # several blocks, so seams are crossed
     report = stream_module.stream_report(model_dirs()[0], long_stream, workers=2)
     assert len(expected) >= 20 and report["detections"] == expected
     assert report["windows"] == len(ends) and report["runtime"].startswith("litert_builtin_int8")
