@@ -52,10 +52,10 @@ def test_a_window_the_kernels_do_not_cover_is_refused():
 
 @pytest.mark.slow
 def test_int8_twin_on_tflm_matches_the_int8_whole_window_model():
-    from toolchain.tflite.converter import to_tflite
+    from toolchain.tflite.converter import to_int8_tflite, to_tflite
     from toolchain.tflite.flatbuffer import total_macs
     from toolchain.tflite.micro import tflm_interpreter
-    from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io, to_streaming_tflite
+    from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io
 
     params = StreamDsCnnParams()
     model = _model(params)
@@ -63,7 +63,7 @@ def test_int8_twin_on_tflm_matches_the_int8_whole_window_model():
     shapes = {s.name: s.shape for s in states}
     rng = np.random.default_rng(2)
     calibration = rng.integers(-128, 128, (24, FRAMES, CHANNELS)).astype(np.float32)
-    stream_bytes = to_streaming_tflite(twin, calibration_feeds(twin, shapes, calibration, FRAMES_INPUT, params.hop_frames))
+    stream_bytes = to_int8_tflite(twin, calibration_feeds(twin, shapes, calibration, FRAMES_INPUT, params.hop_frames))
     whole_bytes = to_tflite(model, calibration)
     hop_macs, window_macs = total_macs(stream_bytes), total_macs(whole_bytes)
     assert hop_macs * (1000 // (20 * params.hop_frames)) < 10_000_000 and hop_macs < window_macs / 3

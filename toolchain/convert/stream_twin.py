@@ -18,9 +18,10 @@ from toolchain.artifacts import write_bytes_atomic
 from toolchain.embedding.streaming_form import FRAMES_INPUT, PROBABILITIES, streaming_form
 from toolchain.errors import KwsError
 from toolchain.frontend import FrontendParams
+from toolchain.tflite.converter import to_int8_tflite
 from toolchain.tflite.flatbuffer import total_macs
 from toolchain.tflite.micro import measure_arena, tflm_interpreter
-from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io, to_streaming_tflite
+from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io
 
 STREAM_FILE = "model_stream_int8.tflite"
 
@@ -41,7 +42,7 @@ def convert_twin(model: keras.Model, hop_frames: int, frontend: FrontendParams, 
     frames = frontend.num_frames
     twin, states = streaming_form(model, hop_frames)
     shapes = {s.name: s.shape for s in states}
-    twin_bytes = to_streaming_tflite(twin, calibration_feeds(twin, shapes, representative, FRAMES_INPUT, hop_frames))
+    twin_bytes = to_int8_tflite(twin, calibration_feeds(twin, shapes, representative, FRAMES_INPUT, hop_frames))
     io = streaming_io(twin_bytes, FRAMES_INPUT, PROBABILITIES, shapes)
     stream = np.clip(representative, -128, 127).astype(np.int8).reshape(-1, frontend.num_channels)
     device = TflmStream(twin_bytes, io)

@@ -1,8 +1,6 @@
 """Keras → .tflite, float or full-integer int8 with int8 input and output."""
 from __future__ import annotations
 
-from typing import Iterable
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -21,21 +19,27 @@ def pinned_range_sample(shape: tuple[int, ...]) -> np.ndarray:
 
 def to_tflite(model: keras.Model, representative: np.ndarray | None = None) -> bytes:
     """Float model when `representative` is None, else full-int8 (per-channel weights)."""
+    if representative is None:
+        return _convert(tf.lite.TFLiteConverter.from_keras_model(model))
+    if len(representative) == 0:
+        raise KwsError("convert: empty representative set")
+    samples = np.concatenate([pinned_range_sample(representative.shape[1:]), representative.astype(np.float32)])
+    return to_int8_tflite(model, [[sample[None]] for sample in samples])
+
+
+def to_int8_tflite(model: keras.Model, feeds: list) -> bytes:
+    """Full-integer int8 (int8 inputs and outputs, per-channel weights) calibrated on `feeds`: one list
+    of arrays per calibration step, or a dict by input name for a model with several inputs."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if representative is not None:
-        if len(representative) == 0:
-            raise KwsError("convert: empty representative set")
-        samples = np.concatenate([pinned_range_sample(representative.shape[1:]), representative.astype(np.float32)])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(feeds)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return _convert(converter)
 
-        def generator() -> Iterable[list[np.ndarray]]:
-            for sample in samples:
-                yield [sample[None]]
 
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = generator
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+def _convert(converter) -> bytes:
     try:
         with quiet_native_output():
             return converter.convert()

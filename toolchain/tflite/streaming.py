@@ -62,24 +62,6 @@ def calibration_feeds(twin: keras.Model, state_shapes: dict[str, tuple[int, ...]
     return feeds
 
 
-def to_streaming_tflite(twin: keras.Model, feeds: list[dict[str, np.ndarray]]) -> bytes:
-    """Full-integer int8 (int8 inputs and outputs, states included, per-channel weights)."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(twin)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: iter(feeds)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    try:
-        with quiet_native_output():
-            return converter.convert()
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise KwsError(f"convert: TFLite converter failed on the streaming model: {first}") from exc
-
-
 class TflmStream:
     """The firmware's loop on the TFLM interpreter: frames in, probabilities out, states copied back."""
 
