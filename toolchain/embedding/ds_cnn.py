@@ -41,13 +41,22 @@ def build(input_shape: tuple[int, int], num_classes: int, params: DsCnnParams = 
     x = layers.ReLU()(x)
     for channels, stride in params.blocks:
         x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv2D(channels, 1, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-    x = layers.GlobalAveragePooling2D()(x)
+        x = pointwise(x, channels)
+    return keras.Model(inputs, embedding_and_words(x, params, num_classes), name="ds_cnn")
+
+
+def pointwise(depthwise_output, channels: int):
+    """The second half of a depthwise-separable block: normalise the depthwise output, mix channels."""
+    x = layers.BatchNormalization()(depthwise_output)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(channels, 1, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+
+
+def embedding_and_words(features, params: DsCnnParams, num_classes: int):
+    """Pool, the layer named 'embedding', and the word softmax that trains it."""
+    x = layers.GlobalAveragePooling2D()(features)
     x = layers.Dense(params.embedding_dim, activation="relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(params.dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="ds_cnn")
+    return layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)

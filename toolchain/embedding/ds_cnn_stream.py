@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
+from toolchain.embedding.ds_cnn import embedding_and_words, pointwise
 from toolchain.errors import KwsError
 
 
@@ -84,13 +84,5 @@ def build(input_shape: tuple[int, int], num_classes: int, params: StreamDsCnnPar
         x = layers.ZeroPadding2D(((0, 0), _freq_padding(params.block_kernel, stride, width)))(x)
         x = layers.DepthwiseConv2D(params.block_kernel, strides=stride, padding="valid", use_bias=False)(x)
         width = -(-width // stride)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv2D(filters, 1, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dense(params.embedding_dim, activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(params.dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="word_logits", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="ds_cnn_stream")
+        x = pointwise(x, filters)
+    return keras.Model(inputs, embedding_and_words(x, params, num_classes), name="ds_cnn_stream")
