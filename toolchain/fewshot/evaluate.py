@@ -76,6 +76,19 @@ def choose_targets(clips: list[ClipRecord], embedding: Embedding, config: EvalCo
     return chosen
 
 
+def target_split(key: str, keys: np.ndarray, splits: np.ndarray, speakers: np.ndarray, shots: int, negatives: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(shot, positive, negative) clip indices for one target word, or None with too few training clips:
+    shots from training voices, positives from test clips of other voices, negatives from other words' test clips."""
+    train_idx = np.flatnonzero((keys == key) & (splits == "train"))
+    if len(train_idx) < shots:
+        return None
+    shot_idx = np.sort(rng.choice(train_idx, shots, replace=False))
+    pos_idx = np.flatnonzero((keys == key) & (splits == "test") & ~np.isin(speakers, list(set(speakers[shot_idx]))))
+    neg_pool = np.flatnonzero((keys != key) & (splits == "test"))
+    return shot_idx, pos_idx, rng.choice(neg_pool, min(negatives, len(neg_pool)), replace=False)
+
+
 def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: EvalConfig = EvalConfig(), progress: bool = True) -> dict:
     started = time.time()
     frontend = embedding.frontend
@@ -102,14 +115,10 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
     jobs = [(group, lang, word) for group, items in targets.items() for lang, word in items]
     for group, lang, word in tqdm(jobs, desc="eval targets", unit="word", disable=not progress):
         key = f"{lang}/{word}"
-        train_idx = np.flatnonzero((keys == key) & (splits == "train"))
-        if len(train_idx) < config.shots:
+        split = target_split(key, keys, splits, speakers, config.shots, config.negatives_per_target, rng)
+        if split is None:
             continue
-        shot_idx = np.sort(rng.choice(train_idx, config.shots, replace=False))
-        shot_speakers = set(speakers[shot_idx])
-        pos_idx = np.flatnonzero((keys == key) & (splits == "test") & ~np.isin(speakers, list(shot_speakers)))
-        neg_pool = np.flatnonzero((keys != key) & (splits == "test"))
-        neg_idx = rng.choice(neg_pool, min(config.negatives_per_target, len(neg_pool)), replace=False)
+        shot_idx, pos_idx, neg_idx = split
         if len(pos_idx) == 0:
             continue
         is_target = np.r_[np.ones(len(pos_idx), bool), np.zeros(len(neg_idx) + len(silence_vectors), bool)]

@@ -24,7 +24,7 @@ from toolchain.corpus.mswc import read_mswc
 from toolchain.embedding.artifact import Embedding, embed
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
-from toolchain.fewshot.evaluate import EvalConfig, binary_metrics, choose_targets
+from toolchain.fewshot.evaluate import EvalConfig, binary_metrics, choose_targets, target_split
 from toolchain.fewshot.head import EmbeddingCache, head_data_from_features, keyword_training_features, train_head
 
 HEAD_THRESHOLD = 0.8
@@ -115,13 +115,10 @@ def evaluate_voices(embedding: Embedding, corpus: Path, config: VoicesConfig = V
     jobs = [(group, lang, word) for group, items in targets.items() for lang, word in items]
     for group, lang, word in tqdm(jobs, desc="voices targets", unit="word", disable=not progress):
         key = f"{lang}/{word}"
-        train_idx = np.flatnonzero((keys == key) & (splits == "train"))
-        if len(train_idx) < config.shots:
+        split = target_split(key, keys, splits, speakers, config.shots, config.negatives_per_target, rng)
+        if split is None:
             continue
-        shot_idx = np.sort(rng.choice(train_idx, config.shots, replace=False))
-        pos_idx = np.flatnonzero((keys == key) & (splits == "test") & ~np.isin(speakers, list(set(speakers[shot_idx]))))
-        neg_pool = np.flatnonzero((keys != key) & (splits == "test"))
-        neg_idx = rng.choice(neg_pool, min(config.negatives_per_target, len(neg_pool)), replace=False)
+        shot_idx, pos_idx, neg_idx = split
         if len(pos_idx) == 0 or len(neg_idx) == 0:
             continue
         is_target = np.r_[np.ones(len(pos_idx), bool), np.zeros(len(neg_idx) + len(silence_vectors), bool)]
