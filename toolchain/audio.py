@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import butter, resample_poly, sosfilt
 
 from toolchain.errors import bad_input
 
@@ -57,6 +56,8 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
     if rate == target:
         return audio.astype(np.float32)
     divisor = gcd(rate, target)
+    from scipy.signal import resample_poly  # scipy.signal takes ~1 s to import: only when resampling
+
     return resample_poly(audio, target // divisor, rate // divisor).astype(np.float32)
 
 
@@ -96,6 +97,8 @@ def speech_ms(audio: np.ndarray, rate: int = SAMPLE_RATE) -> int:
     frame, hop = rate * SPEECH_FRAME_MS // 1000, rate * SPEECH_HOP_MS // 1000
     if audio.size < frame:
         return 0
+    from scipy.signal import butter, sosfilt
+
     band = sosfilt(butter(4, SPEECH_BAND_HZ, "bandpass", fs=rate, output="sos"), audio.astype(np.float64))
     frames = np.lib.stride_tricks.sliding_window_view(band, frame)[::hop]
     level_db = 10 * np.log10(np.maximum(np.mean(np.square(frames), axis=1), 1e-10))
