@@ -13,14 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo_keyword import DEMO, demo_keyword_on
 from record import write_results
-from toolchain.convert.keyword_model import convert_keyword_model
 from toolchain.export.firmware import export_firmware
-from toolchain.fewshot.enroll import enroll
 from toolchain.simulate.clips import simulate
 from toolchain.simulate.stream import stream_eval
 
-DEMO = Path("work/demo")
 OUT = Path("work/bench_device")
 SMALL_EMBEDDING = Path("models/embedding-small")
 
@@ -39,21 +37,24 @@ def _simulation_figures(prefix: str, report: dict, result: dict) -> dict:
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
-def _stream_figures(prefix: str, streams: dict) -> dict:
+def stream_figures(prefix: str, streams: dict) -> dict:
+    """The README's figures of one `stream_eval` result, as flat `<prefix>_…` keys."""
     at = streams["at_threshold"]
     figures = {"hours": streams["hours"], "keywords": streams["keyword_occurrences"],
                "stride_ms": streams["streaming"]["inference_stride_ms"], "window_ms": streams["streaming"]["smoothing_window_ms"],
                "threshold": streams["threshold"], "tpr_at_threshold": at["tpr"], "fa_per_hour_at_threshold": at["fa_per_hour"],
-               "fa_per_hour_at_90_tpr": streams["fa_per_hour_at_90_tpr"], "threshold_at_90_tpr": streams["threshold_at_90_tpr"]}
+               "fa_per_hour_at_90_tpr": streams["fa_per_hour_at_90_tpr"], "threshold_at_90_tpr": streams["threshold_at_90_tpr"],
+               "fa_per_hour_at_95_tpr": streams["fa_per_hour_at_95_tpr"], "threshold_at_95_tpr": streams["threshold_at_95_tpr"]}
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
-def _print_stream(name: str, streams: dict) -> None:
+def print_stream(name: str, streams: dict) -> None:
     at = streams["at_threshold"]
     print(f"stream-eval [{name}, stride {streams['streaming']['inference_stride_ms']} ms, window "
           f"{streams['streaming']['smoothing_window_ms']} ms]: {streams['hours']:.2f} h, {streams['keyword_occurrences']} "
           f"keywords; at threshold {streams['threshold']}: TPR {at['tpr']:.3f}, {at['fa_per_hour']:.2f} FA/h; "
-          f"FA/h at 90% TPR: {streams['fa_per_hour_at_90_tpr']} (threshold {streams['threshold_at_90_tpr']}); "
+          f"FA/h at 90% TPR: {streams['fa_per_hour_at_90_tpr']} (threshold {streams['threshold_at_90_tpr']}), at 95% TPR: "
+          f"{streams['fa_per_hour_at_95_tpr']} (threshold {streams['threshold_at_95_tpr']}); scored on {streams['runtime']}; "
           f"{streams['wall_time_s']} s")
 
 
@@ -65,15 +66,15 @@ def main() -> None:
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
           f"agreement float↔int8 {result['agreement_float_int8']:.4f}, TFLM↔LiteRT {result['agreement_tflm_litert']:.4f}")
     streams = stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream", hours=1.0)
-    _print_stream("model settings", streams)
-    figures |= _stream_figures("stream", streams)
+    print_stream("model settings", streams)
+    figures |= stream_figures("stream", streams)
     nano = json.loads((DEMO / "firmware" / "nano33ble" / "firmware_manifest.json").read_text())["realtime"]
     figures |= {"nano_latency_ms_estimate": nano["latency_ms_estimate"], "nano_stride_ms": nano["inference_stride_ms"]}
     if nano["slowed_down"]:
         streams = stream_eval(DEMO / "converted", DEMO / "demo_corpus", OUT / "stream_nano33ble", hours=1.0,
                               inference_stride_ms=nano["inference_stride_ms"])
-        _print_stream(f"nano33ble, ~{nano['latency_ms_estimate']} ms per inference", streams)
-        figures |= _stream_figures("stream_nano", streams)
+        print_stream(f"nano33ble, ~{nano['latency_ms_estimate']} ms per inference", streams)
+        figures |= stream_figures("stream_nano", streams)
     if (SMALL_EMBEDDING / "manifest.json").is_file():
         figures |= _small_embedding_on_the_nano()
     write_results("device", figures)
@@ -81,12 +82,8 @@ def main() -> None:
 
 def _small_embedding_on_the_nano() -> dict:
     """The demo keyword, same shots, on the small embedding: simulate, then stream at the Nano's pace."""
-    keyword_manifest = json.loads((DEMO / "keyword_model" / "manifest.json").read_text())
-    (keyword, info), = keyword_manifest["keywords"].items()
-    shots = Path(info["source"][0]).parent
     small = OUT / "small"
-    enroll([(keyword, shots)], small / "keyword_model", SMALL_EMBEDDING, force=True)
-    report = convert_keyword_model(small / "keyword_model", small / "converted", force=True)
+    report = demo_keyword_on(SMALL_EMBEDDING, small)
     result = simulate(small / "converted", DEMO / "demo_corpus", small / "simulate.json", force=True)
     print(f"small embedding: {report['total_macs']:,} MACs, {report['flash_bytes']:,} B flash, {report['arena_bytes_measured']:,} B arena; "
           f"float acc {result['float']['accuracy']:.4f}, TFLM int8 {result['tflm_int8']['accuracy']:.4f}, "
@@ -95,12 +92,12 @@ def _small_embedding_on_the_nano() -> dict:
     figures = _simulation_figures("small", report, result)
     figures |= {"small_nano_latency_ms_estimate": realtime["latency_ms_estimate"], "small_nano_stride_ms": realtime["inference_stride_ms"]}
     streams = stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream")
-    _print_stream("small embedding, model settings", streams)
-    figures |= _stream_figures("stream_small", streams)
+    print_stream("small embedding, model settings", streams)
+    figures |= stream_figures("stream_small", streams)
     streams = stream_eval(small / "converted", DEMO / "demo_corpus", small / "stream_nano33ble",
                           inference_stride_ms=realtime["inference_stride_ms"])
-    _print_stream(f"small embedding, nano33ble, ~{realtime['latency_ms_estimate']} ms per inference", streams)
-    return figures | _stream_figures("stream_small_nano", streams)
+    print_stream(f"small embedding, nano33ble, ~{realtime['latency_ms_estimate']} ms per inference", streams)
+    return figures | stream_figures("stream_small_nano", streams)
 
 
 if __name__ == "__main__":

@@ -63,3 +63,26 @@ def test_results_record_revision_machine_and_flat_figures(tmp_path):
     assert data["figures"] == {"windows_per_s": 2500.0} and data["date"].endswith("Z")
     with pytest.raises(ValueError, match="flat"):
         record.write_results("probe", {"streams": {"tpr": 0.9}}, tmp_path)
+
+
+def _stream_eval_result(fa_at_95: float | None) -> dict:
+    return {"hours": 1.0, "keyword_occurrences": 402, "streaming": {"inference_stride_ms": 160, "smoothing_window_ms": 300},
+            "threshold": 0.8, "at_threshold": {"tpr": 0.903, "fa_per_hour": 0.0}, "fa_per_hour_at_90_tpr": 0.0,
+            "threshold_at_90_tpr": 0.8, "fa_per_hour_at_95_tpr": fa_at_95, "threshold_at_95_tpr": 0.62 if fa_at_95 is not None else None}
+
+
+@pytest.mark.parametrize("fa_at_95, verdict", [(0.0, "met"), (2.0, "not met"), (None, "not met")])
+def test_the_streaming_embedding_at_the_nano_pace_renders_with_issue_10s_verdict(results_copy, fa_at_95, verdict):
+    from device import stream_figures
+
+    figures = {"embedding": "work/emb", "embedding_hash": "81df4156642737d0", "embedding_architecture": "ds_cnn_stream",
+               "embedding_is_shipped": False, "macs_per_inference": 802016, "hop_ms": 160, "macs_per_s": 5012600,
+               "nano_latency_ms_estimate": 102.8, "nano_keeps_up": True, "nano_core_share_estimate": 0.7,
+               "runtime": "tflm_int8_streaming_twin", "frontend_seam_values_differing": 0}
+    record.write_results("nano_stream", figures | stream_figures("stream", _stream_eval_result(fa_at_95)), results_copy)
+    rendered = render(README, Sources(results_copy))
+    region = next(m["body"] for m in REGION.finditer(rendered) if m["name"] == "nano-stream")
+    assert f"(issue 10's goal, ≤ 0.5 FA/h at 95 % TPR: {verdict})" in region and "every 160 ms on TFLM" in region
+    assert ("95 % TPR never reached" in region) == (fa_at_95 is None)
+    assert "`python benchmarks/nano_stream.py`" in next(m["body"] for m in REGION.finditer(rendered) if m["name"] == "measured-table")
+    assert sorted(stale_regions(README, Sources(results_copy))) == ["measured-sources", "measured-table", "nano-stream"]

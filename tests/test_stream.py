@@ -115,6 +115,17 @@ def test_stream_eval_sweeps_thresholds(tmp_path, monkeypatch):
     assert result["windows_rerun_on_tflm"] < result["windows"] and result["windows_outside_interval"] == 0
 
 
+def test_operating_points_take_the_fewest_false_accepts_among_thresholds_reaching_the_rate():
+    from toolchain.simulate.stream import _fewest_false_accepts
+
+    sweep = [{"threshold": 0.5, "tpr": 0.97, "fa_per_hour": 4.0}, {"threshold": 0.6, "tpr": 0.95, "fa_per_hour": 2.0},
+             {"threshold": 0.7, "tpr": 0.95, "fa_per_hour": 2.0}, {"threshold": 0.8, "tpr": 0.92, "fa_per_hour": 0.0},
+             {"threshold": 0.9, "tpr": 0.85, "fa_per_hour": 0.0}]
+    assert _fewest_false_accepts(sweep, 0.95)["threshold"] == 0.7  # the higher of two equal ones
+    assert _fewest_false_accepts(sweep, 0.9)["threshold"] == 0.8
+    assert _fewest_false_accepts(sweep, 0.99) is None
+
+
 def test_stream_at_a_slower_device_stride_still_finds_the_keywords(beep_stream):
     from toolchain.errors import KwsError
     from toolchain.simulate.stream import load_at_stride, stream

@@ -1,0 +1,55 @@
+"""The 1 h stream at the Nano 33 BLE Sense's pace on an embedding that streams, scored on TFLM.
+
+The demo keyword (work/demo's word and shots, demo_keyword.py) is enrolled on `--embedding` (default:
+the shipped models/embedding) and converted; `kws export-firmware --board nano33ble` picks the pace the
+board keeps (a streaming embedding's twin runs once per hop, and must fit in it); `stream-eval` then
+scores the 1 h stream that benchmarks/device.py scores (same keyword, corpus and seed) at that pace
+with the default runtime, which runs a streaming twin hop by hop on TFLM as the firmware does. TPR
+at the model's threshold and the fewest false accepts per hour at 90 % and 95 % TPR are written
+with the embedding's path and hash; the README shows them beside device.json's whole-window model at
+the Nano's pace.
+
+    python benchmarks/nano_stream.py [--embedding DIR]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from demo_keyword import DEMO_CORPUS, demo_keyword_on, embedding_argument, embedding_figures
+from device import print_stream, stream_figures
+from record import RESULTS_DIR, write_results
+from toolchain.export.firmware import export_firmware
+from toolchain.simulate.stream import stream_eval
+
+OUT = Path("work/bench_nano_stream")
+HOURS = 1.0
+BOARD = "nano33ble"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    embedding_argument(parser)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where nano_stream.json goes")
+    args = parser.parse_args()
+
+    report = demo_keyword_on(args.embedding, OUT)
+    realtime = export_firmware(OUT / "converted", BOARD, OUT / "firmware", force=True)["realtime"]
+    streams = stream_eval(OUT / "converted", DEMO_CORPUS, OUT / "stream", hours=HOURS,
+                          inference_stride_ms=realtime["inference_stride_ms"])
+    twin = report["stream"]
+    figures = embedding_figures(args.embedding) | {
+        "macs_per_inference": twin["macs_per_hop"] if twin else report["total_macs"],
+        "hop_ms": twin["hop_ms"] if twin else None, "macs_per_s": twin["macs_per_second"] if twin else None,
+        "nano_latency_ms_estimate": realtime["latency_ms_estimate"], "nano_keeps_up": realtime["keeps_up"],
+        "nano_core_share_estimate": realtime.get("core_share_estimate"),
+        "runtime": streams["runtime"], "frontend_seam_values_differing": streams["frontend_seam_values_differing"],
+    } | stream_figures("stream", streams)
+    print(f"{figures['embedding']} ({figures['embedding_architecture']}, {figures['embedding_hash']}), "
+          f"{figures['macs_per_inference']:,} MACs per inference")
+    print_stream(f"{BOARD}, ~{realtime['latency_ms_estimate']} ms per inference", streams)
+    write_results("nano_stream", figures, args.results_dir)
+
+
+if __name__ == "__main__":
+    main()
