@@ -362,7 +362,53 @@ def demo_gate(s: Sources) -> str:
             f"(float → TFLM int8 drop {f['demo_accuracy_drop_pp']:.2f} pp)")
 
 
-TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream")
+def _ci_pct(f: dict, key: str) -> str:
+    return f"{100 * f[key]:.2f} % [{100 * f[key + '_ci95_low']:.2f}, {100 * f[key + '_ci95_high']:.2f}]"
+
+
+def voices_table(s: Sources) -> str:
+    """benchmarks/voices.py: per run (embedding → tested voices), scorer and language group."""
+    if "voices" not in s.benchmarks():
+        return "Not measured at this revision (`python benchmarks/voices.py` writes `benchmarks/results/voices.json`)."
+    record = s.record("voices")
+    f = record["figures"]
+    runs = [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash")]
+    lines = [f"`{record['command']}`; {f['targets_per_group'] or 'all'} targets per group, 5 shots; EER mean = mean of per-target "
+             "EERs, pooled = one threshold over every target; [95 % bootstrap interval over targets].", "",
+             "| embedding (trained on) → test voices | group (targets) | scorer | EER mean | EER pooled | FAR@95 % TPR | "
+             "threshold: F1 / TPR / FAR |", "|---|---|---|---|---|---|---|"]
+    thresholds = {"head": f"{f['threshold']:g}", "prototype": "bank-calibrated", "peer": "0.9"}
+    groups = {"in_embedding": "embedding languages", "out_of_embedding": "held-out languages"}
+    for run in runs:
+        if run.startswith("lofo_"):
+            family, tested = run.removeprefix("lofo_").split("_to_")
+            name = f"{family} only"
+        else:
+            name, tested = run.rsplit("_on_", 1)
+            name = f"`{name}`"
+        trained = f[f"{run}_voice_families"] + (f", teacher {f[f'{run}_teacher']}" if f[f"{run}_teacher"] != "None" else "")
+        label = (f"{name} ({trained}; `{f[f'{run}_architecture']}`) → {tested} test voices"
+                 + (" (unseen family)" if f[f"{run}_unseen_family"] else ""))
+        for group in groups:
+            for scorer in ("head", "prototype", "peer"):
+                p = f"{run}_{scorer}_{group}"
+                if not f.get(f"{p}_words"):
+                    continue
+                trained_words = ", trained words" if f[f"{run}_{group}_trained_words"] else ""
+                lines.append(f"| {label} | {groups[group]} ({f[f'{p}_words']}{trained_words}; {f[f'{p}_positives']} pos, {f[f'{p}_negatives']:,} neg) "
+                             f"| {scorer} | {_ci_pct(f, p + '_eer_mean')} | {_ci_pct(f, p + '_eer_pooled')} | "
+                             f"{_pct(f[p + '_far_at_95_tpr_pooled'])} | {thresholds[scorer]}: {f[p + '_f1']:.3f} / {f[p + '_tpr']:.3f} / "
+                             f"{f[p + '_far']:.3f} |")
+    fewshot = sorted({key.split("_eval_fewshot_")[0] for key in f if "_eval_fewshot_" in key})
+    if fewshot:
+        lines.append("")
+        lines += [f"`{name}`, `kws eval-fewshot` on espeak test voices (as `benchmarks/fewshot.py`): F1@{f['threshold']:g} "
+                  + " / ".join(f"{f[f'{name}_eval_fewshot_{g}_f1']:.3f}" for g in ("in_embedding", "out_of_embedding"))
+                  + " (in-embedding / unseen languages)." for name in fewshot]
+    return "\n".join(lines)
+
+
+TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
@@ -372,7 +418,7 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "firmware-compared": firmware_compared, "firmware-frontend-diff": firmware_frontend_diff, "firmware-table": firmware_table,
     "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
-    "latency-estimates": latency_estimates, "measured-sources": measured_sources,
+    "latency-estimates": latency_estimates, "voices-table": voices_table, "measured-sources": measured_sources,
 }
 
 

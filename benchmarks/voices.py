@@ -1,81 +1,142 @@
 """Voices the embedding never heard: leave one voice family out, with EfficientWord-Net beside us.
 
-Trains (or reuses) an embedding on each family alone and tests five-shot enrolment on the other
-family; then the given embeddings (default: the shipped one, trained on every family) on each
-family's test voices. The peer runs on exactly the same clips and shots. Festival and Flite voices
+For each family: an embedding trained on that family alone (given with --family-embedding, else
+trained here, at most --epochs) is enrolled and tested on the other family's test voices. Then the
+given embeddings (default: the shipped two) on each family's test voices, plus their `kws
+eval-fewshot` F1 on the espeak corpus (the same function and settings as benchmarks/fewshot.py, so
+the same measurement). The peer runs on exactly the same clips and shots. Festival and Flite voices
 are reserved for an independent check and are never used here.
 
-    python benchmarks/voices.py [--corpus-espeak DIR] [--corpus-kokoro DIR] [--epochs N] [--teacher efficientword-net]
+    python benchmarks/voices.py --corpus-espeak DIR --corpus-kokoro DIR [--corpus-kokoro DIR2 …]
+        [--family-embedding espeak=DIR] [--family-embedding kokoro=DIR] [--embedding DIR …]
 
-Needs both corpora (`make corpus corpus-kokoro`) and the peer (`make distill-setup`).
+A family's several corpora (e.g. Kokoro's embedding languages and its held-out languages) are read
+together; the first one trains that family's embedding when none is given. Needs the peer
+(`make distill-setup`).
 """
 from __future__ import annotations
 
 import argparse
-import json
+import resource
 from pathlib import Path
 
 from record import write_results
-from toolchain.embedding.artifact import load_embedding
-from toolchain.embedding.train import TrainConfig, train_embedding
-from toolchain.fewshot.voices import SCORERS, VoicesConfig, evaluate_voices
+from toolchain.artifacts import write_json_atomic
+from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
+from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot
+from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, evaluate_voices
 
 WORK = Path("work/bench_voices")
-GROUPS = ("in_embedding", "out_of_embedding")
+FAMILIES = ("espeak", "kokoro")
+SHIPPED = (DEFAULT_EMBEDDING, DEFAULT_EMBEDDING.parent / "embedding-small")
+FEWSHOT_CONFIG = EvalConfig(targets_per_group=8, baselines=False)  # benchmarks/fewshot.py's, without the baselines' figures
 
 
-def _family_embedding(name: str, corpus: Path, epochs: int, teacher: str | None) -> Path:
-    out = WORK / (f"embedding-{name}-only" + ("" if teacher is None else "-distilled"))
+def _family_embedding(name: str, corpus: Path, epochs: int, architecture: str, teacher: str | None) -> Path:
+    from toolchain.embedding.train import TrainConfig, train_embedding
+
+    out = WORK / (f"embedding-{name}-only-{architecture}" + ("" if teacher is None else "-distilled"))
     if not (out / "manifest.json").is_file():
-        train_embedding(TrainConfig(corpus, out, epochs=epochs, seed=0, teacher=teacher,
+        train_embedding(TrainConfig(corpus, out, epochs=epochs, seed=0, architecture=architecture, teacher=teacher,
                                     command=f"benchmarks/voices.py ({name} only, {epochs} epochs)"))
     return out
 
 
-def _print(title: str, report: dict) -> None:
-    print(f"\n{title}  (unseen family: {report['unseen_family']})")
-    print(f"{'scorer':10s} {'group':17s} {'words':>5s} {'EER':>7s} {'FAR@95':>7s} {'F1':>6s} {'TPR':>6s} {'FAR':>6s}")
+def _ci(values: list[float]) -> str:
+    return f"[{100 * values[0]:.2f}, {100 * values[1]:.2f}]"
+
+
+def print_report(title: str, report: dict) -> None:
+    """One table: per scorer and group, sample sizes, mean and pooled EER with 95 % intervals, FAR@95 % TPR, F1."""
+    print(f"\n{title}  (unseen family: {report['unseen_family']}; EER in %, [95 % bootstrap interval over targets])")
+    for group in GROUPS:
+        t = report["targets"][group]
+        if t["words"]:
+            print(f"  {group}: {t['words']} targets of {t['candidates']} words"
+                  f"{' (words the embedding was trained on)' if t['trained_words'] else ''}")
+    print(f"{'scorer':10s} {'group':17s} {'words':>5s} {'pos':>5s} {'neg':>6s} {'EER mean':>8s} {'interval':>15s} "
+          f"{'EER pool':>8s} {'interval':>15s} {'FAR@95':>7s} {'thr':>5s} {'F1':>6s} {'TPR':>6s} {'FAR':>6s}")
     for scorer in SCORERS:
         for group in GROUPS:
             s = report["summary"][scorer][group]
             if s.get("words"):
-                print(f"{scorer:10s} {group:17s} {s['words']:5d} {s['eer']:7.3f} {s['far_at_95_tpr']:7.3f} {s['f1']:6.3f} "
-                      f"{s['tpr']:6.3f} {s['far']:6.3f}")
+                threshold = report["thresholds"][scorer]
+                print(f"{scorer:10s} {group:17s} {s['words']:5d} {s['positives']:5d} {s['negatives']:6d} "
+                      f"{100 * s['eer_mean']:8.2f} {_ci(s['eer_mean_ci95']):>15s} {100 * s['eer_pooled']:8.2f} "
+                      f"{_ci(s['eer_pooled_ci95']):>15s} {s['far_at_95_tpr_pooled']:7.3f} "
+                      f"{threshold if isinstance(threshold, float) else 'cal':>5} {s['f1']:6.3f} {s['tpr']:6.3f} {s['far']:6.3f}")
 
 
-def _flat(prefix: str, report: dict) -> dict:
-    return {f"{prefix}_{scorer}_{group}_{key}": value for scorer in SCORERS for group in GROUPS
-            for key, value in report["summary"][scorer][group].items()}
+def flat_figures(prefix: str, report: dict) -> dict:
+    """`report`'s group summaries as flat `<prefix>_<scorer>_<group>_<figure>` numbers, and what was measured."""
+    e = report["embedding"]
+    figures = {f"{prefix}_embedding_hash": e["embedding_hash"], f"{prefix}_manifest_sha256": e["manifest_sha256"][:16],
+               f"{prefix}_architecture": e["architecture"], f"{prefix}_voice_families": ",".join(e["voice_families"]),
+               f"{prefix}_teacher": str(e["teacher"]), f"{prefix}_unseen_family": report["unseen_family"]}
+    for group in GROUPS:
+        figures[f"{prefix}_{group}_trained_words"] = report["targets"][group]["trained_words"]
+    for scorer in SCORERS:
+        for group in GROUPS:
+            for key, value in report["summary"][scorer][group].items():
+                if isinstance(value, list):
+                    figures |= {f"{prefix}_{scorer}_{group}_{key}_low": value[0], f"{prefix}_{scorer}_{group}_{key}_high": value[1]}
+                else:
+                    figures[f"{prefix}_{scorer}_{group}_{key}"] = value
+    return figures
+
+
+def _family_of(spec: str) -> tuple[str, Path]:
+    family, _, path = spec.partition("=")
+    if family not in FAMILIES or not path:
+        raise SystemExit(f"error: --family-embedding {spec!r}: expected FAMILY=DIR with FAMILY one of {', '.join(FAMILIES)}")
+    return family, Path(path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus-espeak", type=Path, default=Path("work/corpus"))
-    parser.add_argument("--corpus-kokoro", type=Path, default=Path("work/corpus-kokoro"))
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--teacher", default=None, help="Distil the family-only embeddings too.")
-    parser.add_argument("--embedding", type=Path, action="append", default=None,
-                        help="Embeddings trained on every family, tested on each family's test voices (default: shipped).")
-    parser.add_argument("--targets-per-group", type=int, default=12)
+    parser.add_argument("--corpus-espeak", type=Path, action="append", help="espeak-ng corpus (repeatable; default work/corpus)")
+    parser.add_argument("--corpus-kokoro", type=Path, action="append", help="Kokoro corpus (repeatable; default work/corpus-kokoro)")
+    parser.add_argument("--family-embedding", action="append", default=[], metavar="FAMILY=DIR",
+                        help="an embedding trained on FAMILY alone (else trained here)")
+    parser.add_argument("--lofo", action="append", choices=FAMILIES, help="families whose family-only embedding to test (default: both)")
+    parser.add_argument("--epochs", type=int, default=40, help="at most this many epochs for a family-only embedding trained here")
+    parser.add_argument("--architecture", default=None, help="of a family-only embedding trained here (default: the first --embedding's)")
+    parser.add_argument("--teacher", default=None, help="distil a family-only embedding trained here")
+    parser.add_argument("--embedding", type=Path, action="append", help="embeddings trained on every family (default: the shipped two)")
+    parser.add_argument("--no-shipped", action="store_true", help="only the leave-one-family-out runs")
+    parser.add_argument("--targets-per-group", type=int, default=VoicesConfig.targets_per_group, help="0: every word")
+    parser.add_argument("--threshold", type=float, default=VoicesConfig.threshold)
     args = parser.parse_args()
-    config = VoicesConfig(targets_per_group=args.targets_per_group)
-    corpora = {"espeak": args.corpus_espeak, "kokoro": args.corpus_kokoro}
-    figures, reports = {}, {}
-    for trained, tested in (("espeak", "kokoro"), ("kokoro", "espeak")):
-        embedding = load_embedding(_family_embedding(trained, corpora[trained], args.epochs, args.teacher))
-        report = evaluate_voices(embedding, corpora[tested], config)
-        _print(f"trained on {trained} only, enrolled and tested on {tested} voices", report)
-        figures |= _flat(f"lofo_{trained}_to_{tested}", report)
-        reports[f"{trained}_to_{tested}"] = report
-    for path in args.embedding or [None]:
+    config = VoicesConfig(targets_per_group=args.targets_per_group or None, threshold=args.threshold)
+    corpora = {"espeak": args.corpus_espeak or [Path("work/corpus")], "kokoro": args.corpus_kokoro or [Path("work/corpus-kokoro")]}
+    given = dict(_family_of(spec) for spec in args.family_embedding)
+    shipped = [] if args.no_shipped else (args.embedding or list(SHIPPED))
+    figures, reports = {"threshold": config.threshold, "targets_per_group": config.targets_per_group or 0}, {}
+    for trained in args.lofo or FAMILIES:
+        tested = next(f for f in FAMILIES if f != trained)
+        if trained not in given:
+            architecture = args.architecture or load_embedding(shipped[0] if shipped else None).manifest["architecture"]
+            given[trained] = _family_embedding(trained, corpora[trained][0], args.epochs, architecture, args.teacher)
+        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], config)
+        print_report(f"trained on {trained} only ({given[trained]}), enrolled and tested on {tested} voices", report)
+        figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
+        reports[f"lofo_{trained}_to_{tested}"] = report
+    for path in shipped:
         embedding = load_embedding(path)
-        for family, corpus in corpora.items():
-            report = evaluate_voices(embedding, corpus, config)
-            _print(f"{embedding.path} on {family} test voices", report)
-            figures |= _flat(f"shipped_on_{family}", report)
-            reports[f"shipped_on_{family}"] = report
-    WORK.mkdir(parents=True, exist_ok=True)
-    (WORK / "reports.json").write_text(json.dumps(reports, indent=1))
+        for family in FAMILIES:
+            report = evaluate_voices(embedding, corpora[family], config)
+            print_report(f"{path} on {family} test voices", report)
+            figures |= flat_figures(f"{Path(path).name}_on_{family}", report)
+            reports[f"{Path(path).name}_on_{family}"] = report
+        fewshot = evaluate_fewshot(embedding, corpora["espeak"][0], WORK / f"eval-fewshot-{Path(path).name}", FEWSHOT_CONFIG, progress=False)
+        for group in GROUPS:
+            print(f"{path} eval-fewshot on espeak test voices, {group}: F1@{FEWSHOT_CONFIG.threshold:g} {fewshot[group]['f1']:.3f} "
+                  f"({fewshot[group]['words']} words)")
+            figures |= {f"{Path(path).name}_eval_fewshot_{group}_{key}": fewshot[group][key] for key in ("words", "f1", "frr", "far")}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
+    print(f"\nCPU time {figures['cpu_s']} s")
+    write_json_atomic(WORK / "reports.json", reports)
     write_results("voices", figures)
 
 

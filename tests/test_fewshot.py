@@ -1,6 +1,7 @@
 """Enrolment, continuous training, bad shots, the few-shot experiment and the embedding view."""
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -110,6 +111,19 @@ def test_eval_fewshot_separates_shot_and_test_voices(tiny_embedding, synth_corpu
     assert row["group"] == "in_embedding" and row["word"] in {"yellow", "gelb", "jaune"}
     assert 0.0 <= report["in_embedding"]["f1"] <= 1.0
     assert (tmp_path / "rep" / "report.md").read_text().startswith("# Few-shot")
+
+
+@pytest.mark.slow
+def test_eval_fewshot_head_figures_do_not_depend_on_the_baselines(tiny_embedding, synth_corpus, tmp_path):
+    """benchmarks/voices.py runs eval-fewshot without baselines: it must be benchmarks/fewshot.py's measurement."""
+    from toolchain.embedding.artifact import load_embedding
+
+    embedding = load_embedding(tiny_embedding)
+    config = EvalConfig(targets_per_group=2, shots=3, negatives_per_target=10, silence_per_target=4)
+    runs = [evaluate_fewshot(embedding, synth_corpus, tmp_path / str(b), replace(config, baselines=b), progress=False)
+            for b in (True, False)]
+    heads = [[(r["word"], r["tp"], r["fn"], r["fp"], r["tn"]) for r in run["per_word"]] for run in runs]
+    assert len(heads[0]) == 2 and heads[0] == heads[1]
 
 
 def test_tsne_view(tiny_embedding, synth_corpus, tmp_path):

@@ -62,18 +62,20 @@ def choose_targets(clips: list[ClipRecord], embedding: Embedding, config: EvalCo
     words = sorted({(c.language, c.label) for c in clips} - vocab)
     rng = np.random.default_rng(config.seed)
     groups = {"in_embedding": [w for w in words if w[0] in own], "out_of_embedding": [w for w in words if w[0] not in own]}
-    chosen = {}
-    for group, candidates in groups.items():
-        by_language: dict[str, list] = {}
-        for item in rng.permutation(len(candidates)):
-            by_language.setdefault(candidates[item][0], []).append(candidates[item])
-        picked, queues = [], [by_language[k] for k in sorted(by_language)]
-        while len(picked) < config.targets_per_group and any(queues):
-            for queue in queues:
-                if queue and len(picked) < config.targets_per_group:
-                    picked.append(queue.pop(0))
-        chosen[group] = picked
-    return chosen
+    return {group: spread_over_languages(candidates, config.targets_per_group, rng) for group, candidates in groups.items()}
+
+
+def spread_over_languages(candidates: list[tuple[str, str]], count: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """A seeded sample of `count` (language, word) pairs, taken in turn from each language."""
+    by_language: dict[str, list] = {}
+    for item in rng.permutation(len(candidates)):
+        by_language.setdefault(candidates[item][0], []).append(candidates[item])
+    picked, queues = [], [by_language[k] for k in sorted(by_language)]
+    while len(picked) < count and any(queues):
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop(0))
+    return picked
 
 
 def target_split(key: str, keys: np.ndarray, splits: np.ndarray, speakers: np.ndarray, shots: int, negatives: int,
@@ -111,6 +113,7 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
     silence_features = batch_features(silence_audio, frontend).astype(np.float32)
     silence_vectors = embed(embedding.trunk, silence_features)
     rng = np.random.default_rng(config.seed)
+    baseline_rng = np.random.default_rng(config.seed + 1)  # the baselines' draws never shift the head's shots
     rows = []
     jobs = [(group, lang, word) for group, items in targets.items() for lang, word in items]
     for group, lang, word in tqdm(jobs, desc="eval targets", unit="word", disable=not progress):
@@ -132,12 +135,12 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
         if config.baselines:
             test_features = np.concatenate([features[pos_idx], features[neg_idx], silence_features])
             bank = cache.bank_features
-            unknown = bank[rng.choice(len(bank), min(400, len(bank)), replace=False)]
+            unknown = bank[baseline_rng.choice(len(bank), min(400, len(bank)), replace=False)]
             scratch = from_scratch_scores(embedding.manifest["architecture"], embedding.manifest["architecture_params"],
                                           positives[key], unknown, silence_features, test_features, config.seed)
             test_audio = np.concatenate([audio[pos_idx], audio[neg_idx], silence_audio])
             others = np.flatnonzero((keys != key) & (splits == "train"))
-            unknown_audio_idx = rng.choice(others, min(20, len(others)), replace=False)
+            unknown_audio_idx = baseline_rng.choice(others, min(20, len(others)), replace=False)
             distances, dtw_threshold = dtw_scores(audio[shot_idx], audio[unknown_audio_idx], test_audio)
             row["baselines"] = {"from_scratch": binary_metrics(scratch, is_target, config.threshold),
                                 "dtw": {**binary_metrics(distances, is_target, dtw_threshold, lower_is_target=True),
