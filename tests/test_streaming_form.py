@@ -45,6 +45,21 @@ def test_float_twin_equals_whole_window_at_every_hop_and_after_reset(params):
     assert np.abs(restarted[keep] - model.predict(windows, verbose=0)).max() <= 1e-5
 
 
+@pytest.mark.parametrize("params", [StreamDsCnnParams(), StreamDsCnnSmallParams()], ids=["full", "small"])
+def test_first_convolution_reads_frequency_bins_as_channels_with_the_same_weights(params):
+    """The one-channel first convolution, strided in frequency, runs in the twin on groups of `stride`
+    neighbouring bins (fewer, wider im2col copies on the Cortex-M4): its kernel is the original's, reshaped."""
+    model = _model(params)
+    twin, states = streaming_form(model, params.hop_frames)
+    first = next(layer for layer in model.layers if type(layer) is keras.layers.Conv2D)
+    folded = twin.get_layer(f"{first.name}_bins_as_channels")
+    stride = params.first_strides[1]
+    kt, kf = params.first_kernel
+    assert folded.kernel.shape == (kt, kf // stride, stride, params.first_filters) and folded.strides == (params.first_strides[0], 1)
+    np.testing.assert_array_equal(folded.get_weights()[0].reshape(first.kernel.shape), first.get_weights()[0])
+    assert states[0].shape[1:] == (folded.input.shape[2], stride)  # its state: rows of whole bin groups
+
+
 def test_a_window_the_kernels_do_not_cover_is_refused():
     with pytest.raises(KwsError, match="see 49 frames but the window has 51"):
         build((51, CHANNELS), 3, StreamDsCnnParams())
@@ -53,7 +68,7 @@ def test_a_window_the_kernels_do_not_cover_is_refused():
 @pytest.mark.slow
 def test_int8_twin_on_tflm_matches_the_int8_whole_window_model():
     from toolchain.tflite.converter import to_int8_tflite, to_tflite
-    from toolchain.tflite.flatbuffer import total_macs
+    from toolchain.tflite.flatbuffer import layer_costs, total_macs
     from toolchain.tflite.micro import tflm_interpreter
     from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io
 
@@ -66,6 +81,9 @@ def test_int8_twin_on_tflm_matches_the_int8_whole_window_model():
     stream_bytes = to_int8_tflite(twin, calibration_feeds(twin, shapes, calibration, FRAMES_INPUT, params.hop_frames))
     whole_bytes = to_tflite(model, calibration)
     hop_macs, window_macs = total_macs(stream_bytes), total_macs(whole_bytes)
+    layers = layer_costs(stream_bytes)
+    pooled = next(i for i, layer in enumerate(layers) if layer["op"] == "MEAN")
+    assert len(layers[pooled - 1]["output_shape"]) == 2  # the mean runs over one axis of (positions, channels)
     assert hop_macs * (1000 // (20 * params.hop_frames)) < 10_000_000 and hop_macs < window_macs / 3
 
     io = streaming_io(stream_bytes, FRAMES_INPUT, PROBABILITIES, shapes)
