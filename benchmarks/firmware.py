@@ -73,6 +73,10 @@ def _measure(prefix: str, converted: Path) -> dict:
         "detections": len(cmsis["detections"]),
         "qemu_wall_s_cmsis_nn": cmsis["wall_s"], "qemu_wall_s_reference": reference["wall_s"],
     }
+    # where an inference's instructions go: summed per op type (the board's profiler times every operator)
+    for row in counts["per_op"]:
+        key = f"cmsis_nn_instructions_per_inference_{row['op'].lower()}"
+        figures[key] = figures.get(key, 0) + row["instructions_per_run"]
     return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 

@@ -33,9 +33,10 @@ struct ModelStep {
 
 class ModelLoop {
  public:
-  // Starts the interpreter over `arena` (kTensorArenaSize bytes). Returns nullptr, or why it cannot run.
-  const char* Begin(uint8_t* arena) {
-    if (const char* problem = StartInterpreter(arena, &interpreter_)) return problem;
+  // Starts the interpreter over `arena` (kTensorArenaSize bytes); `profiler` (optional) times each
+  // operator. Returns nullptr, or why it cannot run.
+  const char* Begin(uint8_t* arena, tflite::MicroProfilerInterface* profiler = nullptr) {
+    if (const char* problem = StartInterpreter(arena, &interpreter_, profiler)) return problem;
     Reset();
     return nullptr;
   }

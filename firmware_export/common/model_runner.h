@@ -10,15 +10,18 @@
 #include "model_settings.h"
 #include "op_resolver.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/micro/micro_profiler_interface.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
-// Returns nullptr and sets *interpreter on success, else the reason it cannot run.
-inline const char* StartInterpreter(uint8_t* arena, tflite::MicroInterpreter** interpreter) {
+// Returns nullptr and sets *interpreter on success, else the reason it cannot run. `profiler`, when
+// given, hears the start and end of every operator the interpreter invokes.
+inline const char* StartInterpreter(uint8_t* arena, tflite::MicroInterpreter** interpreter,
+                                    tflite::MicroProfilerInterface* profiler = nullptr) {
   const tflite::Model* model = tflite::GetModel(g_model);
   if (model->version() != TFLITE_SCHEMA_VERSION) return "model schema version differs from the library's";
   static KwsOpResolver resolver;
   if (RegisterKwsOps(resolver) != kTfLiteOk) return "could not register the model's ops";
-  static tflite::MicroInterpreter instance(model, resolver, arena, kTensorArenaSize);
+  static tflite::MicroInterpreter instance(model, resolver, arena, kTensorArenaSize, nullptr, profiler);
   if (instance.AllocateTensors() != kTfLiteOk) return "AllocateTensors failed: raise kTensorArenaSize";
   const TfLiteTensor* input = instance.input(kModelFramesInput);
   const TfLiteTensor* output = instance.output(kModelScoresOutput);

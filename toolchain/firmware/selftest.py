@@ -9,8 +9,9 @@ with the same C frontend built for the host (toolchain.firmware.host_frontend) a
 the Python `Recognizer`, both on the device's own features and end to end from the host's. A
 streaming model's firmware runs its twin every hop: each hop's output is compared with the twin on
 TFLM fed the same frames, each decision also with the whole-window model. The executed
-instructions per stage (per hop for a twin) and the Nano's share of core time go into
-`OUT/report.json` (one entry per kernel set) and the `measured` section of `OUT/firmware_manifest.json`.
+instructions per stage (per hop for a twin) and per model operator (the board times each one), and
+the Nano's share of core time go into `OUT/report.json` (one entry per kernel set) and the `measured`
+section of `OUT/firmware_manifest.json`.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
         timeout_s: QEMU wall-clock limit.
     Returns:
         the report: bit-exactness of features/outputs/decisions, detections, instruction counts
-        per stage and per second of audio, image sizes, arena used.
+        per stage, per model operator and per second of audio, image sizes, arena used.
     """
     export_dir = Path(export_dir)
     if kernels not in KERNELS:
@@ -87,7 +88,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
 def parse_output(lines: list[str], where: Path) -> dict:
     """The self-test's printed lines (format: firmware_export/boards/qemu-mps2-an386/main.cc)."""
     device = {"calibration": check_calibration(lines, where), "features": [], "inferences": [], "hops": [], "done": False,
-              "arena_used": None, "arena_size": None, "frontend_ticks": None}
+              "arena_used": None, "arena_size": None, "frontend_ticks": None, "ops": []}
     for line in lines:
         parts = line.split()
         if not parts:
@@ -107,6 +108,8 @@ def parse_output(lines: list[str], where: Path) -> dict:
                 "frame": int(frame), "time_ms": int(now_ms), "outputs": np.frombuffer(bytes.fromhex(outputs), np.int8),
                 "label": int(label), "score_bits": int(score_bits), "is_new": is_new == "1",
                 "model_ticks": int(model_ticks), "recognizer_ticks": int(recognizer_ticks)})
+        elif parts[0] == "op":
+            device["ops"].append({"index": int(parts[1]), "op": parts[2], "runs": int(parts[3]), "ticks": int(parts[4])})
         elif parts[0] == "frontend":
             device["frontend_frames"], device["frontend_ticks"] = int(parts[1]), int(parts[2])
         elif parts[0] == "done":
@@ -124,7 +127,7 @@ def host_simulation(manifest: dict, audio: np.ndarray, device_features: np.ndarr
     from toolchain.frontend import stream_features
     from toolchain.simulate.runtimes import TflmRunner
     from toolchain.streaming import StreamingParams
-    from toolchain.tflite.flatbuffer import subgraph_io, total_macs
+    from toolchain.tflite.flatbuffer import layer_costs, subgraph_io, total_macs
 
     model = load_converted_model(Path(manifest["source"]["model_dir"]))
     model = dataclasses.replace(model, streaming=StreamingParams.from_dict(manifest["realtime"]["streaming"], FIRMWARE_MANIFEST))
@@ -135,11 +138,13 @@ def host_simulation(manifest: dict, audio: np.ndarray, device_features: np.ndarr
             "end_to_end": _pipeline(model, runner, features), "on_device_features": _pipeline(model, runner, device_features),
             "labels": model.labels, "output_scale": float(model.model_output.scale),
             "output_zero_point": int(model.model_output.zero_point), "audio_samples": len(audio),
-            "sample_rate": model.frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes()), "stream": stream}
+            "sample_rate": model.frontend.sample_rate, "macs": total_macs(model.int8_path.read_bytes()), "stream": stream,
+            "layers": layer_costs(model.int8_path.read_bytes())}
     if stream:
         # the device runs the twin: its scores are quantized as the twin's probabilities output
         twin_output = subgraph_io((model.directory / stream["file"]).read_bytes())[1][stream["probabilities_output"]]
         host.update(hops=_twin_hops(model, device_features), macs=int(stream["macs_per_hop"]),
+                    layers=layer_costs((model.directory / stream["file"]).read_bytes()),
                     output_scale=float(twin_output.scale), output_zero_point=int(twin_output.zero_point))
     return host
 
@@ -318,7 +323,25 @@ def instruction_counts(device: dict, manifest: dict, host: dict) -> dict:
         "per_second_of_audio": per_second,
         "per_second_at_stride_ms": int(manifest["realtime"]["model_inference_stride_ms"]),
         **per_hop,
+        "per_op": per_op_counts(device["ops"], host["layers"]),
     }
+
+
+def per_op_counts(ops: list[dict], layers: list[dict]) -> list[dict]:
+    """Instructions of each operator per model run (the board's profiler sums them over all runs), beside
+    its MACs: which ops a run's instructions go to. The device's op names must be the model file's, in order."""
+    if not ops:
+        return []  # firmware exported before the board timed its operators
+    names = [layer["op"] for layer in layers]
+    if [op["op"] for op in ops] != names or [op["index"] for op in ops] != list(range(len(names))):
+        raise KwsError(f"self-test: the firmware profiled ops {[op['op'] for op in ops]}, the model has {names}")
+    rows = []
+    for op, layer in zip(ops, layers):
+        instructions = int(op["ticks"] * INSTRUCTIONS_PER_TICK / op["runs"])
+        rows.append({"index": op["index"], "op": op["op"], "output_shape": layer["output_shape"], "macs": layer["macs"],
+                     "instructions_per_run": instructions,
+                     "instructions_per_mac": round(instructions / layer["macs"], 2) if layer["macs"] else None})
+    return rows
 
 
 def nano_pace(counts: dict) -> dict:
@@ -402,6 +425,12 @@ def summary_lines(report: dict) -> list[str]:
         lines.insert(3, f"streaming twin: {report['hops']} hops of {counts['hop_ms']} ms, every hop's output vs the twin on TFLM: "
                         f"{yes[exact['hops']]}; decisions vs the whole-window model: {yes[exact['outputs_vs_window_model']]}; "
                         f"{counts['model_per_hop']['mean']:,} instructions per hop")
+    by_op = {}
+    for row in counts["per_op"]:
+        by_op[row["op"]] = by_op.get(row["op"], 0) + row["instructions_per_run"]
+    run = max(1, sum(by_op.values()))
+    lines.append("instructions per run by op: " + ", ".join(f"{op} {count:,} ({count / run:.0%})" for op, count in
+                                                              sorted(by_op.items(), key=lambda item: -item[1])))
     pace = report["nano33ble_pace"]
     low, high = pace["core_share_range"]
     lines.append(f"{pace['board']} ({pace['core']}): {pace['instructions_per_second']:,} instructions per second of audio = "

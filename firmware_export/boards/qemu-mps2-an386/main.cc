@@ -11,6 +11,7 @@
 //   hop <last frame> <hex outputs> <model ticks>     streaming twin only: every hop's run
 //   inference <last frame> <time ms> <hex outputs> <label> <score float bits> <new> <model ticks> <recognizer ticks>
 //   frontend <frames> <ticks>
+//   op <index> <name> <runs> <ticks>                 every model operator, its ticks summed over all runs
 //   done <inferences>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "recognizer.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
+#include "tensorflow/lite/micro/micro_profiler_interface.h"
 #include "tensorflow/lite/micro/system_setup.h"
 #include "test_audio.h"
 
@@ -48,6 +50,42 @@ uint32_t FloatBits(float value) {
   return bits;
 }
 
+// Counts each operator's instructions (TFLM calls it around every operator of an Invoke), summed
+// over all invokes, so the host can say which ops a hop's instructions go to. The tables live
+// outside the class: an object with a vtable is initialised data, zeroed tables are .bss.
+constexpr int kMaxProfiledOps = 256;
+const char* g_op_names[kMaxProfiledOps];
+uint32_t g_op_started[kMaxProfiledOps];
+uint32_t g_op_ticks[kMaxProfiledOps];
+uint32_t g_op_runs[kMaxProfiledOps];
+
+class OpCounter : public tflite::MicroProfilerInterface {
+ public:
+  uint32_t BeginEvent(const char* tag) override {
+    const uint32_t index = next_ < kMaxProfiledOps ? next_++ : kMaxProfiledOps - 1;
+    g_op_names[index] = tag;
+    g_op_started[index] = KwsBoardTicks();
+    return index;
+  }
+
+  void EndEvent(uint32_t index) override {
+    g_op_ticks[index] += KwsBoardTicks() - g_op_started[index];
+    ++g_op_runs[index];
+  }
+
+  // Called after each Invoke: the next operator is the graph's first again.
+  void NextInvoke() { next_ = 0; }
+
+  void Print() const {
+    for (int i = 0; i < kMaxProfiledOps && g_op_runs[i] > 0; ++i)
+      MicroPrintf("op %d %s %lu %lu", i, g_op_names[i], static_cast<unsigned long>(g_op_runs[i]),
+                  static_cast<unsigned long>(g_op_ticks[i]));
+  }
+
+ private:
+  uint32_t next_ = 0;
+};
+
 int Fail(const char* reason) {
   MicroPrintf("error %s", reason);
   return 1;
@@ -66,8 +104,9 @@ int main() {
                 static_cast<unsigned long>(KwsBoardTicks() - start));
   }
 
+  static OpCounter op_counter;
   static ModelLoop model;
-  if (const char* problem = model.Begin(g_tensor_arena)) return Fail(problem);
+  if (const char* problem = model.Begin(g_tensor_arena, &op_counter)) return Fail(problem);
   MicroPrintf("arena %u %d", static_cast<unsigned>(model.interpreter().arena_used_bytes()), kTensorArenaSize);
   if (!FeatureStreamBegin()) return Fail("micro frontend setup failed");
   memset(g_features, -128, sizeof(g_features));
@@ -94,6 +133,7 @@ int main() {
       if (const char* problem = model.Advance(g_features, 1, &step)) return Fail(problem);
       const uint32_t model_ticks = KwsBoardTicks() - model_start;
       if (!step.ran) continue;
+      op_counter.NextInvoke();
       const int8_t* scores = model.scores();
 #ifdef KWS_STREAM_MODEL
       Hex(scores, kCategoryCount, text);
@@ -119,6 +159,7 @@ int main() {
     }
   }
   MicroPrintf("frontend %d %lu", frames, static_cast<unsigned long>(frontend_ticks));
+  op_counter.Print();
   MicroPrintf("done %d", inferences);
   return 0;
 }
