@@ -12,7 +12,7 @@ import argparse
 import json
 import re
 import sys
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Callable
 
@@ -185,7 +185,15 @@ def nano_stream(s: Sources) -> str:
     return (f"The demo keyword on `{f['embedding']}` ({f['embedding_architecture']}, {f['embedding_hash']}) at the Nano 33 BLE "
             f"Sense's pace, {_nano_stream_pace(f)}, on the {f['stream_hours']:g} h stream ({f['stream_keywords']} keywords): "
             f"{_at_threshold(f, 'stream')}; {_at_tpr(f, 'stream', 95)} (issue 10's goal, ≤ 0.5 FA/h at 95 % TPR: "
-            f"{'met' if goal else 'not met'}); {_at_tpr(f, 'stream')}.")
+            f"{'met' if goal else 'not met'}); {_at_tpr(f, 'stream')}." + _window_baseline(f))
+
+
+def _window_baseline(f: dict) -> str:
+    if "window_stride_ms" not in f:
+        return ""
+    return (f" Same run, the same keyword's whole-window int8 model ({_millions(f['window_macs_per_inference'])} MACs, "
+            f"~{f['window_nano_latency_ms_estimate']:.0f} ms estimated) every {f['window_stride_ms']} ms as the Nano would run it "
+            f"without streaming: {_at_threshold(f, 'window')}; {_at_tpr(f, 'window', 95)}; {_at_tpr(f, 'window')}.")
 
 
 def _millions(value: float) -> str:
@@ -408,6 +416,59 @@ def voices_table(s: Sources) -> str:
     return "\n".join(lines)
 
 
+
+def _voices_rows(f: dict, run: str) -> list[str]:
+    groups = {"in_embedding": "embedding languages", "out_of_embedding": "held-out languages"}
+    rows = []
+    for group, group_name in groups.items():
+        for scorer in ("head", "prototype", "peer"):
+            p = f"{run}_{scorer}_{group}"
+            if f.get(f"{p}_words"):
+                rows.append(f"| {run.split('_on_')[-1].split('_to_')[-1]} | {group_name} ({f[f'{p}_words']}) | {scorer} | "
+                            f"{_ci_pct(f, p + '_eer_pooled')} | {_ci_pct(f, p + '_eer_mean')} | {_pct(f[p + '_far_at_95_tpr_pooled'])} | "
+                            f"{f[p + '_f1']:.3f} |")
+    return rows
+
+
+def model_card(s: Sources, model: str) -> str:
+    """The figures the benchmarks measured on this shipped embedding (its MODEL_CARD.md's block)."""
+    manifest = s.manifest(model)
+    digest, architecture = manifest["embedding_hash"], manifest["architecture"]
+    parts = []
+    if "voices" in s.benchmarks():
+        record = s.record("voices")
+        f = record["figures"]
+        runs = [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash")]
+        own = [run for run in runs if f[f"{run}_embedding_hash"] == digest]
+        lofo = [run for run in runs if run.startswith("lofo_") and f[f"{run}_architecture"] == architecture]
+        header = ["| test voices | group (targets) | scorer | EER pooled | EER mean per target | FAR@95 % TPR | F1 at threshold |",
+                  "|---|---|---|---|---|---|---|"]
+        if own:
+            parts += [f"Five-shot enrolment on each voice family's test voices (`{record['command']}`, revision "
+                      f"{record['git_revision'][:12]}; peer = EfficientWord-Net on the same clips and shots; [95 % bootstrap "
+                      "interval over targets]):", "", *header, *(row for run in own for row in _voices_rows(f, run)), ""]
+            fewshot = [k for k in f if k.startswith(f"{model}_eval_fewshot_") and k.endswith("_f1")]
+            if fewshot:
+                parts += [f"`kws eval-fewshot` on espeak test voices, F1@{f['threshold']:g}: "
+                          + " / ".join(f"{f[f'{model}_eval_fewshot_{g}_f1']:.3f}" for g in ("in_embedding", "out_of_embedding"))
+                          + " (embedding languages / held-out languages).", ""]
+        for run in lofo:
+            family = run.removeprefix("lofo_").split("_to_")[0]
+            trained = f[f"{run}_voice_families"] + (f", teacher {f[f'{run}_teacher']}" if f[f"{run}_teacher"] != "None" else "")
+            parts += [f"Leave one family out: `{architecture}` trained on {family} only ({trained}; embedding "
+                      f"{f[f'{run}_embedding_hash']}), tested on the family it never heard:", "", *header, *_voices_rows(f, run), ""]
+    if "streaming" in s.benchmarks():
+        g = s.figures("streaming")
+        if f"{architecture}_stream_macs_per_hop" in g:
+            parts.append(f"Streaming (`{s.record('streaming')['command']}`): {g[f'{architecture}_stream_macs_per_hop']:,} MACs per "
+                         f"{g[f'{architecture}_stream_hop_ms']} ms hop = {g[f'{architecture}_stream_macs_per_s']:,} per second; twin "
+                         f"{g[f'{architecture}_stream_flash_bytes']:,} B flash, {g[f'{architecture}_stream_arena_bytes']:,} B arena.")
+    if "nano_stream" in s.benchmarks() and s.figures("nano_stream")["embedding_hash"] == digest:
+        parts.append("")
+        parts.append(f"Detection at the Nano 33 BLE Sense's pace (`{s.record('nano_stream')['command']}`): {nano_stream(s)}")
+    return "\n".join(parts).strip() or "Not measured at this revision (`make bench`, then `make readme`)."
+
+
 TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
@@ -422,13 +483,14 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
 }
 
 
-def render(readme: str, sources: Sources) -> str:
+def render(readme: str, sources: Sources, templates: dict[str, Callable[[Sources], str]] | None = None) -> str:
     """`readme` with every marked region's body replaced by its template's output."""
+    templates = TEMPLATES if templates is None else templates
     names = [m["name"] for m in REGION.finditer(readme)]
-    unknown = sorted(set(names) - set(TEMPLATES))
+    unknown = sorted(set(names) - set(templates))
     if unknown:
-        raise SystemExit(f"error: README regions without a template in benchmarks/render_readme.py: {', '.join(unknown)}")
-    bodies = {name: TEMPLATES[name](sources) for name in TEMPLATES if name in names}
+        raise SystemExit(f"error: regions without a template in benchmarks/render_readme.py: {', '.join(unknown)}")
+    bodies = {name: templates[name](sources) for name in templates if name in names}
 
     def body(match: re.Match) -> str:
         text = bodies[match["name"]]
@@ -438,30 +500,38 @@ def render(readme: str, sources: Sources) -> str:
     return REGION.sub(body, readme)
 
 
-def stale_regions(readme: str, sources: Sources) -> list[str]:
+def stale_regions(readme: str, sources: Sources, templates: dict[str, Callable[[Sources], str]] | None = None) -> list[str]:
     """Names of the regions whose text differs from a fresh render."""
     current = {m["name"]: m["body"] for m in REGION.finditer(readme)}
-    fresh = {m["name"]: m["body"] for m in REGION.finditer(render(readme, sources))}
+    fresh = {m["name"]: m["body"] for m in REGION.finditer(render(readme, sources, templates))}
     return [name for name in current if current[name] != fresh[name]]
+
+
+def documents() -> dict[Path, dict[str, Callable[[Sources], str]]]:
+    """The README and each shipped embedding's model card, with the templates of their regions."""
+    cards = {MODELS[name] / "MODEL_CARD.md": {"model-card": partial(model_card, model=name)} for name in MODELS}
+    return {README: TEMPLATES, **{path: templates for path, templates in cards.items() if path.is_file()}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming the stale regions")
     args = parser.parse_args()
-    readme = README.read_text(encoding="utf-8")
-    if args.check:
-        stale = stale_regions(readme, Sources())
-        if stale:
-            sys.exit(f"README.md is stale in: {', '.join(stale)} (run `make readme`)")
-        return
-    rendered = render(readme, Sources())
-    if rendered != readme:
-        from toolchain.artifacts import write_bytes_atomic
+    sources = Sources()
+    stale = []
+    for path, templates in documents().items():
+        text = path.read_text(encoding="utf-8")
+        if args.check:
+            stale += [f"{path.relative_to(REPO)}: {name}" for name in stale_regions(text, sources, templates)]
+            continue
+        rendered = render(text, sources, templates)
+        if rendered != text:
+            from toolchain.artifacts import write_bytes_atomic
 
-        write_bytes_atomic(README, rendered.encode("utf-8"))
-    print(f"README.md: {len(REGION.findall(rendered))} figure regions rendered")
-
+            write_bytes_atomic(path, rendered.encode("utf-8"))
+        print(f"{path.relative_to(REPO)}: {len(REGION.findall(rendered))} figure regions rendered")
+    if stale:
+        sys.exit(f"stale figures in {'; '.join(stale)} (run `make readme`)")
 
 if __name__ == "__main__":
     main()

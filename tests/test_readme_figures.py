@@ -22,6 +22,16 @@ def test_readme_figures_match_the_committed_measurements():
     assert not stale, f"README.md regions {stale} differ from benchmarks/results/*.json and models/*/manifest.json: run `make readme`"
 
 
+def test_model_cards_carry_the_figures_measured_on_their_embedding():
+    cards = {path: templates for path, templates in render_readme.documents().items() if path != render_readme.README}
+    assert len(cards) == len(render_readme.MODELS), "every shipped embedding has a MODEL_CARD.md with a figures block"
+    for path, templates in cards.items():
+        text = path.read_text(encoding="utf-8")
+        assert [m["name"] for m in REGION.finditer(text)] == ["model-card"], f"{path}: one model-card region"
+        stale = stale_regions(text, Sources(), templates)
+        assert not stale, f"{path}: figures differ from benchmarks/results/*.json: run `make readme`"
+
+
 def test_every_template_has_its_region_in_the_readme():
     assert {m["name"] for m in REGION.finditer(README)} == set(TEMPLATES)
 

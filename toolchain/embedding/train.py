@@ -386,4 +386,8 @@ def model_card(manifest: dict) -> str:
         "",
     ]
     lines += [f"- **{lang}**: {', '.join(words)}" for lang, words in vocab.items()]
+    # benchmarks/render_readme.py fills this block from benchmarks/results/*.json (voices never heard,
+    # streaming cost, detection at the board's pace); the manifest lists this file without a hash for that
+    lines += ["", "## Measured by the benchmarks", "",
+              "<!-- figures:model-card -->Not measured at this revision (`make bench`, then `make readme`).<!-- /figures:model-card -->"]
     return "\n".join(lines) + "\n"
