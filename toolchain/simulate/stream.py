@@ -1,10 +1,9 @@
 """Keyword detection over long recordings, as the device does it, and its false-accept rate.
 
 `stream` reads one recording block by block, so memory stays bounded whatever its length: the
-audio is resampled to the frontend's rate, the frontend runs over it (each block again from a
-30 s lead-in, after which its state has converged to a run over the whole file's: measured, tested,
-and compared at every seam in the run), the 49-frame window
-slides by the inference stride, every window is scored, and the recognizer runs on the
+audio is resampled to the frontend's rate, the frontend's C code runs over it with its state carried
+from block to block (`frontend_c`: one pass over the whole file, without importing TensorFlow), the
+49-frame window slides by the inference stride, every window is scored, and the recognizer runs on the
 posteriors. `stream_eval` builds hours of test audio with keywords at known times among other
 words and noise, scores it the same way, and sweeps the threshold (true-positive rate vs false
 accepts per hour, DET curve).
@@ -31,7 +30,7 @@ from toolchain.convert.artifact import ConvertedModel, first_window_end, load_co
 from toolchain.corpus.background import coloured_noise, hum
 from toolchain.errors import KwsError, bad_input
 from toolchain.features import decode_clips
-from toolchain.frontend import lead_in_samples, stream_features
+from toolchain.frontend_c import FrontendStream
 from toolchain.simulate.clips import evaluation_records, read_any_corpus
 from toolchain.simulate.recognizer import Recognizer, detect, smoothed_scores
 from toolchain.simulate.runtimes import RUNTIMES, runner
@@ -40,16 +39,8 @@ from toolchain.simulate.twin import TWIN, TwinScorer
 
 HIT_TOLERANCE_S = 0.75
 CHUNK_SECONDS = 60  # the synthetic test stream is built, featurised and scored this much at a time
-# A recording is read, featurised and scored this much at a time. Each block is featurised again from
-# FRONTEND_LEAD_IN_MS earlier (1.5× the frontend's work on 60 s blocks); 180 s blocks ran the 1 h
-# benchmark at 47.4× real time instead of 43.8×, but traced 223 MiB instead of < 120 MiB.
+# A recording is read, featurised and scored this much at a time; 180 s blocks traced 223 MiB instead of < 120 MiB.
 READ_BLOCK_SECONDS = 60
-# The frontend op starts from a fresh state on every call, so each block is featurised again from
-# this much earlier audio. Measured over 5 min of varying noise and bursts, features against one
-# pass over the whole file: 3 s of lead-in left 1,211 int8 values different, 10 s one, 30 s none.
-# Every seam is checked in the run (`frontend_seam_values_differing`).
-FRONTEND_LEAD_IN_MS = 30_000
-SEAM_CHECK_FRAMES = 50
 # The default runtime: a model with a streaming twin runs the twin on TFLM, hop by hop, as its device
 # does; any other model LiteRT builtin int8 kernels, with TFLM wherever a detection can change.
 CHECKED = "checked"
@@ -120,36 +111,16 @@ def audio_blocks(path: Path, rate: int, block_seconds: float = READ_BLOCK_SECOND
             raise bad_input(path, "empty audio (0 samples)")
 
 
-class _Frontend:
-    """Frames of a stream fed block by block, equal to `stream_features` over the whole stream."""
+class _Frontend(FrontendStream):
+    """The model's frontend over a stream fed block by block. One C state is carried across the blocks,
+    so the frames are those of one pass over the whole stream (`frontend.stream_features`)."""
+
+    # reported as `frontend_seam_values_differing`: 0 by construction since blocks share one state (before,
+    # each block was featurised afresh from a 30 s lead-in and this counted the values differing at seams)
+    seam_values_differing = 0
 
     def __init__(self, model: ConvertedModel):
-        self._p = model.frontend
-        self._lead_frames = lead_in_samples(FRONTEND_LEAD_IN_MS, self._p) // self._p.step_samples
-        self._audio = np.zeros(0, np.int16)
-        self._audio_start = 0  # stream sample index of _audio[0], whole frame steps
-        self._next_frame = 0
-        self._recent = np.zeros((0, self._p.num_channels), np.int8)  # the last frames handed out
-        self.seam_values_differing = 0
-
-    def push(self, block: np.ndarray) -> np.ndarray:
-        p = self._p
-        self._audio = np.concatenate([self._audio, block])
-        available = 1 + (len(self._audio) - p.window_samples) // p.step_samples if len(self._audio) >= p.window_samples else 0
-        first = self._audio_start // p.step_samples
-        if first + available <= self._next_frame:
-            return np.zeros((0, p.num_channels), np.int8)
-        frames = stream_features(self._audio[:(available - 1) * p.step_samples + p.window_samples], p)
-        seen = self._next_frame - first  # frames of this buffer handed out before: the lead-in
-        overlap = min(seen, len(self._recent))
-        if overlap:
-            self.seam_values_differing += int(np.sum(frames[seen - overlap:seen] != self._recent[-overlap:]))
-        new = frames[seen:]
-        self._next_frame = first + available
-        self._recent = frames[-SEAM_CHECK_FRAMES:]
-        keep_from = max(0, self._next_frame - self._lead_frames) * p.step_samples
-        self._audio, self._audio_start = self._audio[keep_from - self._audio_start:], keep_from
-        return new
+        super().__init__(model.frontend)
 
 
 class _Windows:

@@ -13,7 +13,6 @@ import numpy as np
 from toolchain.convert.artifact import ConvertedModel
 from toolchain.errors import KwsError
 from toolchain.simulate.runtimes import dequantize
-from toolchain.tflite.streaming import StreamingIo, TflmStream
 
 TWIN = "twin"
 RUNTIME_NAME = "tflm_int8_streaming_twin"
@@ -23,6 +22,9 @@ class TwinScorer:
     """Posteriors of the twin at each window end (windows one inference stride apart, in order)."""
 
     def __init__(self, model: ConvertedModel):
+        # imported here: tflite.streaming loads Keras (for the twin's calibration), which window models never need
+        from toolchain.tflite.streaming import StreamingIo, TflmStream
+
         stream = model.manifest.get("stream")
         if not stream:
             raise KwsError(f"{model.directory}: --runtime twin needs a streaming twin; its embedding has none "

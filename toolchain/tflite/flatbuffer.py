@@ -29,7 +29,9 @@ class TensorInfo:
 
 
 def _schema():
-    from tensorflow.lite.python import schema_py_generated as schema_fb
+    # LiteRT's copy of the schema (a superset of TensorFlow's): importing TensorFlow's would load all of
+    # TensorFlow (~600 MiB) into `kws stream`, which reads models but never builds one
+    from ai_edge_litert import schema_py_generated as schema_fb
 
     return schema_fb
 
