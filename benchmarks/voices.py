@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--teacher", default=None, help="distil a family-only embedding trained here")
     parser.add_argument("--embedding", type=Path, action="append", help="embeddings trained on every family (default: the shipped two)")
     parser.add_argument("--no-shipped", action="store_true", help="only the leave-one-family-out runs")
+    parser.add_argument("--no-lofo", action="store_true", help="only the runs of --embedding")
     parser.add_argument("--targets-per-group", type=int, default=VoicesConfig.targets_per_group, help="0: every word")
     parser.add_argument("--threshold", type=float, default=VoicesConfig.threshold)
     args = parser.parse_args()
@@ -112,7 +113,7 @@ def main() -> None:
     given = dict(_family_of(spec) for spec in args.family_embedding)
     shipped = [] if args.no_shipped else (args.embedding or list(SHIPPED))
     figures, reports = {"threshold": config.threshold, "targets_per_group": config.targets_per_group or 0}, {}
-    for trained in args.lofo or FAMILIES:
+    for trained in [] if args.no_lofo else (args.lofo or FAMILIES):
         tested = next(f for f in FAMILIES if f != trained)
         if trained not in given:
             architecture = args.architecture or load_embedding(shipped[0] if shipped else None).manifest["architecture"]
