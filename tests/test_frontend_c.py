@@ -118,22 +118,31 @@ def test_a_missing_library_is_one_line(monkeypatch, tmp_path):
 
 
 def test_the_stream_path_never_imports_tensorflow(tmp_path):
-    """`kws stream`'s library call, in a fresh process, with its scoring workers: TensorFlow stays unloaded."""
+    """`kws stream` and `kws stream-eval`'s library calls in a fresh process (a window model, scoring
+    workers on): TensorFlow and Keras stay unloaded."""
     import soundfile as sf
 
-    from test_simulate import model_dirs
+    from test_simulate import RATE, model_dirs, noisy_clip
 
-    audio = tmp_path / "talk.wav"
-    sf.write(audio, _varying(16000, 4), 16000, subtype="PCM_16")
+    audio, corpus = tmp_path / "talk.wav", tmp_path / "corpus"
+    sf.write(audio, _varying(RATE, 4), RATE, subtype="PCM_16")
+    rng = np.random.default_rng(4)
+    for word in ("beep", "boop"):
+        (corpus / word).mkdir(parents=True)
+        for i in range(4):
+            sf.write(corpus / word / f"{i}.wav", noisy_clip(rng, word), RATE, subtype="PCM_16")
     script = textwrap.dedent("""
         import json, sys
-        from toolchain.simulate.stream import stream_report
+        from toolchain.simulate.stream import stream_eval, stream_report
         if __name__ == "__main__":
-            report = stream_report(sys.argv[1], sys.argv[2], workers=2)
-            print(json.dumps({"windows": report["windows"], "loaded": sorted(m for m in ("tensorflow", "keras") if m in sys.modules)}))
+            model, audio, corpus, out = sys.argv[1:]
+            windows = stream_report(model, audio, workers=2)["windows"]
+            occurrences = stream_eval(model, corpus, out, hours=60 / 3600, workers=2)["keyword_occurrences"]
+            print(json.dumps({"windows": windows, "occurrences": occurrences,
+                              "loaded": sorted(m for m in ("tensorflow", "keras") if m in sys.modules)}))
     """)
-    done = subprocess.run([sys.executable, "-c", script, str(model_dirs()[0]), str(audio)], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([sys.executable, "-c", script, str(model_dirs()[0]), str(audio), str(corpus), str(tmp_path / "eval")],
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found["windows"] > 100 and found["loaded"] == []
+    assert found["windows"] > 100 and found["occurrences"] > 0 and found["loaded"] == []

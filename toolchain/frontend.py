@@ -4,6 +4,7 @@ Features come from TensorFlow's `audio_microfrontend` op, which wraps the same C
 (`tensorflow/lite/experimental/microfrontend/lib`) that TFLM firmware links. The uint16 filterbank
 output is mapped to int8 exactly as TFLM's micro_speech feature provider does, and the model
 consumes that int8 map directly (its input tensor is quantized with scale 1, zero point 0).
+`frontend_c` runs the op's C library without TensorFlow, for streaming long recordings.
 """
 from __future__ import annotations
 
