@@ -15,7 +15,7 @@ import numpy as np
 from record import write_results
 from toolchain.embedding.registry import build_classifier, streaming_hop_frames
 from toolchain.frontend import FrontendParams
-from toolchain.tflite.converter import to_tflite
+from toolchain.tflite.converter import calibrated_tflite, quantize_calibrated, window_feeds
 from toolchain.tflite.flatbuffer import total_macs
 from toolchain.tflite.micro import measure_arena
 
@@ -38,7 +38,8 @@ def main() -> None:
         # one short epoch: freshly initialised batch norms quantize to degenerate ranges that TFLM aborts on
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(representative, rng.integers(0, 3, len(representative)), epochs=1, verbose=0)
-        whole = to_tflite(fixed_batch(model), representative)  # batch 1, as `kws convert` and the device
+        whole_calibrated = calibrated_tflite(fixed_batch(model), window_feeds(representative))  # batch 1, as `kws convert`
+        whole = quantize_calibrated(whole_calibrated)
         window_macs = total_macs(whole)
         row = {f"{name}_window_macs": window_macs, f"{name}_window_flash_bytes": len(whole),
                f"{name}_window_arena_bytes": measure_arena(whole)}
@@ -46,7 +47,7 @@ def main() -> None:
             row[f"{name}_window_macs_per_s_at_{pace}ms"] = window_macs * 1000 // pace
         hop = streaming_hop_frames(name, params)
         if hop:
-            _, stream = convert_twin(model, hop, frontend, representative, whole)
+            _, stream = convert_twin(model, hop, frontend, representative, whole, whole_calibrated)
             row |= {f"{name}_stream_hop_ms": stream["hop_ms"], f"{name}_stream_macs_per_hop": stream["macs_per_hop"],
                     f"{name}_stream_macs_per_s": stream["macs_per_second"], f"{name}_stream_flash_bytes": stream["flash_bytes"],
                     f"{name}_stream_arena_bytes": stream["arena_bytes"],

@@ -26,7 +26,7 @@ from toolchain.fewshot.enroll import load_keyword_model
 from toolchain.fewshot.head import augmented_features
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
-from toolchain.tflite.converter import to_tflite
+from toolchain.tflite.converter import calibrated_tflite, quantize_calibrated, to_tflite, window_feeds
 from toolchain.tflite.flatbuffer import layer_costs, model_io, model_ops
 from toolchain.tflite.micro import TFLM_OPS, measure_arena, require_supported
 
@@ -72,7 +72,8 @@ def _convert(model_dir: Path, out: Path, per_class: int, seed: int) -> dict:
     representative = representative_set(model_dir, manifest, frontend, per_class, seed)
     fixed = fixed_batch(model)
     float_bytes = to_tflite(fixed)
-    int8_bytes = to_tflite(fixed, representative)
+    calibrated = calibrated_tflite(fixed, window_feeds(representative))
+    int8_bytes = quantize_calibrated(calibrated)
     ops = model_ops(int8_bytes)
     costs = layer_costs(int8_bytes)
     missing = [f"{row['op']} (layer output {row['output']})" for row in costs if row["op"] not in TFLM_OPS]
@@ -84,7 +85,7 @@ def _convert(model_dir: Path, out: Path, per_class: int, seed: int) -> dict:
     arena = measure_arena(int8_bytes)
     macs = sum(row["macs"] for row in costs)
     hop_frames = _streaming_hop_frames(manifest)
-    twin_bytes, stream = convert_twin(model, hop_frames, frontend, representative, int8_bytes) if hop_frames else (None, None)
+    twin_bytes, stream = convert_twin(model, hop_frames, frontend, representative, int8_bytes, calibrated) if hop_frames else (None, None)
     report = {
         "model": str(model_dir),
         "flash_bytes": len(int8_bytes),

@@ -18,9 +18,10 @@ from toolchain.artifacts import write_bytes_atomic
 from toolchain.embedding.streaming_form import FRAMES_INPUT, PROBABILITIES, streaming_form
 from toolchain.errors import KwsError
 from toolchain.frontend import FrontendParams
-from toolchain.tflite.converter import to_int8_tflite
+from toolchain.tflite.converter import calibrated_tflite, quantize_calibrated
 from toolchain.tflite.flatbuffer import total_macs
 from toolchain.tflite.micro import measure_arena, tflm_interpreter
+from toolchain.tflite.shared_ranges import with_window_ranges
 from toolchain.tflite.streaming import TflmStream, calibration_feeds, streaming_io
 
 STREAM_FILE = "model_stream_int8.tflite"
@@ -37,12 +38,15 @@ def _whole_window_outputs(int8_bytes: bytes, windows: np.ndarray) -> np.ndarray:
 
 
 def convert_twin(model: keras.Model, hop_frames: int, frontend: FrontendParams, representative: np.ndarray,
-                 whole_int8: bytes) -> tuple[bytes, dict]:
-    """(twin .tflite bytes, the manifest's "stream" block) for a whole-window keyword model."""
+                 whole_int8: bytes, whole_calibrated: bytes) -> tuple[bytes, dict]:
+    """(twin .tflite bytes, the manifest's "stream" block) for a whole-window keyword model, given
+    that model as int8 and as calibrated float (tflite.converter.calibrated_tflite): the twin is
+    quantized with the window model's activation ranges (tflite/shared_ranges.py)."""
     frames = frontend.num_frames
     twin, states = streaming_form(model, hop_frames)
     shapes = {s.name: s.shape for s in states}
-    twin_bytes = to_int8_tflite(twin, calibration_feeds(twin, shapes, representative, FRAMES_INPUT, hop_frames))
+    twin_calibrated = calibrated_tflite(twin, calibration_feeds(twin, shapes, representative, FRAMES_INPUT, hop_frames))
+    twin_bytes = quantize_calibrated(with_window_ranges(twin_calibrated, whole_calibrated))
     io = streaming_io(twin_bytes, FRAMES_INPUT, PROBABILITIES, shapes)
     stream = np.clip(representative, -128, 127).astype(np.int8).reshape(-1, frontend.num_channels)
     device = TflmStream(twin_bytes, io)
