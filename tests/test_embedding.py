@@ -96,16 +96,18 @@ def test_unknown_architecture_is_one_line():
         build_classifier("resnet9000", (49, 40), 3)
 
 
-def test_shipped_embeddings_load_and_the_small_one_costs_a_quarter():
+def test_shipped_embeddings_load_stream_and_the_small_one_costs_a_quarter():
     default, small = load_embedding(), load_embedding(Path(__file__).resolve().parents[1] / "models" / "embedding-small")
-    assert small.manifest["architecture"] == "ds_cnn_small" and small.hash != default.hash
+    assert (default.manifest["architecture"], small.manifest["architecture"]) == ("ds_cnn_stream", "ds_cnn_stream_small")
+    assert small.hash != default.hash and default.manifest["corpus"]["voice_families"] == ["espeak", "kokoro"]
+    assert default.manifest["teacher"]["name"] == small.manifest["teacher"]["name"] == "efficientword-net"
     assert weights_hash(small.trunk) == small.hash
     assert small.manifest["budget"]["trunk_macs"] * 4 < default.manifest["budget"]["trunk_macs"]
     features, words = small.unknown_bank()
     assert len(features) == len(words) and features.shape[1:] == (49, 40)
     # the bank holds each clip clean and again in settled noise
     assert np.load(small.path / "unknown_bank.npz")["settled_noise"].mean() == 0.5
-    fresh, params = build_classifier("ds_cnn_small", (49, 40), 12)
+    fresh, params = build_classifier("ds_cnn_stream_small", (49, 40), 12)
     assert params["first_strides"] == (2, 4) and fresh.output_shape[-1] == 12
 
 

@@ -5,7 +5,7 @@ toolchain.frontend's, every output and decision), instructions counted.
 Both shipped embeddings get a keyword model enrolled from the fixture's five shots. With CMSIS-NN
 kernels the self-test infers every 20 ms over its 5 s of audio (about 200 inferences); TFLM's
 reference kernels execute ~25× more instructions per inference, so their export infers every
-500 ms (9 inferences) to keep QEMU's share of the suite to seconds. TFLM's libraries are built once
+480 ms to keep QEMU's share of the suite to seconds. TFLM's libraries are built once
 per kernel set and cached (~/.cache/kws/tflm), so the first run of the suite compiles TFLM twice.
 """
 from __future__ import annotations
@@ -22,7 +22,13 @@ from toolchain.firmware.qemu import check_calibration
 
 REPO = Path(__file__).resolve().parents[1]
 EMBEDDINGS = {"embedding": REPO / "models" / "embedding", "embedding-small": REPO / "models" / "embedding-small"}
-REFERENCE_STRIDE_MS = 500
+REFERENCE_STRIDE_MS = 480  # a multiple of the streaming embeddings' 160 ms hop
+
+
+def _hop_frames(converted: Path) -> int | None:
+    """The streaming twin's hop (both shipped embeddings stream), None for a whole-window model."""
+    stream = json.loads((converted / "manifest.json").read_text()).get("stream")
+    return stream["hop_frames"] if stream else None
 
 
 @pytest.fixture(scope="module", params=sorted(EMBEDDINGS))
@@ -47,14 +53,20 @@ def cmsis_run(converted, tmp_path_factory) -> tuple[Path, dict]:
     return out, run_emulated(out, "cmsis-nn")
 
 
-def test_cmsis_nn_firmware_is_bit_exact_with_the_host(cmsis_run):
+def test_cmsis_nn_firmware_is_bit_exact_with_the_host(converted, cmsis_run):
     out, report = cmsis_run
     exact = report["bit_exact"]
     # the device's frontend, model and recognizer: every value identical to the host simulation's
     # (toolchain.frontend, TensorFlow's op) and to the same C frontend built for the host
     assert exact["features_vs_toolchain_frontend"] and exact["features_vs_tflm_c"], report["first_difference"]
     assert exact["outputs"] and exact["decisions"], report["first_difference"]
-    assert report["frames"] == 249 and report["inferences"] == 201  # 5 s at 20 ms frames, one inference per frame
+    hop = _hop_frames(converted)
+    if hop is None:
+        assert report["frames"] == 249 and report["inferences"] == 201  # 5 s at 20 ms frames, one inference per frame
+    else:  # the twin runs once per hop from power-up and decides from the first whole window on
+        first = -(-49 // hop) * hop - 1
+        assert report["frames"] == 249 and report["hops"] == 249 // hop and exact["hops"], report["first_difference"]
+        assert report["inferences"] == 1 + (249 - 1 - first) // hop
     # end to end from the host's own features: every output, decision and detection, the keyword
     # found in both of its shots
     assert exact["end_to_end_outputs"] and exact["end_to_end_decisions"], report["first_difference"]
@@ -78,7 +90,10 @@ def test_instructions_are_counted_per_stage(cmsis_run):
     assert 10_000 < counts["frontend_per_frame"] < model["mean"]
     assert 0 < counts["recognizer_per_inference"] < counts["frontend_per_frame"]
     per_second = counts["per_second_of_audio"]
-    assert per_second["model"] == int(model["mean"] * 1000 / counts["per_second_at_stride_ms"])
+    if "model_per_hop" in counts:  # a streaming twin: its cost is per hop, whatever the recognizer's stride
+        assert per_second["model"] == int(counts["model_per_hop"]["mean"] * 1000 / counts["hop_ms"])
+    else:
+        assert per_second["model"] == int(model["mean"] * 1000 / counts["per_second_at_stride_ms"])
     assert per_second["total"] == per_second["frontend"] + per_second["model"] + per_second["recognizer"]
 
 
@@ -100,9 +115,13 @@ def test_reference_kernels_are_bit_exact_and_slower(converted, cmsis_run, tmp_pa
     exact = report["bit_exact"]
     assert exact["features_vs_toolchain_frontend"] and exact["features_vs_tflm_c"], report["first_difference"]
     assert exact["outputs"] and exact["decisions"] and exact["end_to_end_outputs"], report["first_difference"]
-    assert exact["end_to_end_detections"] and report["inferences"] == 1 + (249 - 49) // (REFERENCE_STRIDE_MS // 20)
-    cmsis = cmsis_run[1]["instructions"]["model_per_inference"]["mean"]
-    assert report["instructions"]["model_per_inference"]["mean"] > 5 * cmsis
+    assert exact["end_to_end_detections"]
+    if _hop_frames(converted) is None:
+        assert report["inferences"] == 1 + (249 - 49) // (REFERENCE_STRIDE_MS // 20)
+    else:
+        assert exact["hops"] and report["hops"] == 249 // _hop_frames(converted), report["first_difference"]
+    per = "model_per_hop" if _hop_frames(converted) else "model_per_inference"
+    assert report["instructions"][per]["mean"] > 5 * cmsis_run[1]["instructions"][per]["mean"]
 
 
 def test_measured_instructions_pace_the_nano(converted, cmsis_run, tmp_path):

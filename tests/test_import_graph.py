@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "toolchain"
 # Bottom first. A unit may import units of its own layer or of layers below it, never above.
 LAYERS: list[set[str]] = [
     {"errors", "quiet"},
-    {"artifacts", "outputs", "keras_file", "audio", "frontend", "tflite"},  # files and where to write them, audio, the frontend, model files
+    {"artifacts", "outputs", "keras_file", "audio", "frontend", "frontend_c", "tflite"},  # files and where to write them, audio, the frontend, model files
     {"corpus", "augment", "features", "streaming"},  # corpora, noise, cached features, streaming settings
     {"embedding"},
     {"fewshot"},

@@ -87,3 +87,22 @@ def test_kws_stream_runs_the_twin_and_decides_as_the_window_model_would(streamin
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     assert len(runs[0][0]) == twin["windows"]
+
+
+@pytest.mark.slow
+def test_streaming_a_twin_model_never_loads_tensorflow(streaming_conversion, tmp_path):
+    """The shipped embeddings stream through their twins: that path stays TensorFlow-free (memory bound)."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    out, _ = streaming_conversion
+    wav = tmp_path / "noise.wav"
+    sf.write(wav, np.random.default_rng(0).normal(0, 0.05, 16000 * 5).astype(np.float32), 16000, subtype="PCM_16")
+    code = ("import sys\nfrom toolchain.simulate.stream import stream_report\n"
+            "if __name__ == '__main__':\n"
+            f"    report = stream_report({str(out)!r}, {str(wav)!r})\n"
+            "    print(report['runtime'], 'tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-3:] == ["tflm_int8_streaming_twin", "False", "False"], result.stdout + result.stderr

@@ -7,15 +7,16 @@ pairs each state output with the state input it is copied back to after every in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import keras
 import numpy as np
 
 from toolchain.errors import KwsError
 from toolchain.quiet import quiet_native_output
-from toolchain.tflite.converter import pinned_range_sample
 from toolchain.tflite.flatbuffer import flatbuffer_model
+
+if TYPE_CHECKING:  # the simulator runs twins without loading TensorFlow; only conversion needs it
+    import keras
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def calibration_feeds(twin: keras.Model, state_shapes: dict[str, tuple[int, ...]
     """Inputs the twin really sees: the windows played back to back as one stream, from reset state,
     after one feed pinning the frames input to [-128, 127] (scale 1, zero point 0, as the frontend feeds it)."""
     zeros = {name: np.zeros((1, *shape), np.float32) for name, shape in state_shapes.items()}
+    from toolchain.tflite.converter import pinned_range_sample
+
     feeds = [{frames_name: pinned_range_sample((hop_frames, windows.shape[-1])), **zeros}]
     stream = windows.reshape(-1, windows.shape[-1]).astype(np.float32)
     states = zeros
