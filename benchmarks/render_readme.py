@@ -478,6 +478,25 @@ def model_card(s: Sources, model: str) -> str:
     return "\n".join(parts).strip() or "Not measured at this revision (`make bench`, then `make readme`)."
 
 
+def voices_verdict(s: Sources) -> str:
+    """Issue 8's goal on each leave-one-family-out run: pooled EER ≤ 2 % and ≤ 2× the peer's, same clips."""
+    if "voices" not in s.benchmarks():
+        return "not measured at this revision"
+    f = s.figures("voices")
+    parts = []
+    for run in (key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash")):
+        if not run.startswith("lofo_"):
+            continue
+        for group, name in (("in_embedding", "embedding languages"), ("out_of_embedding", "held-out languages")):
+            ours, peer = f.get(f"{run}_head_{group}_eer_pooled"), f.get(f"{run}_peer_{group}_eer_pooled")
+            if ours is None or peer is None:
+                continue
+            met = ours <= 0.02 and ours <= 2 * peer
+            parts.append(f"{run.removeprefix('lofo_').replace('_to_', ' → ')}, {name}: {_pct(ours)} vs the peer's {_pct(peer)} "
+                         f"({'met' if met else 'not met'})")
+    return "; ".join(parts) or "no leave-one-family-out run in voices.json"
+
+
 TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
@@ -488,7 +507,7 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "firmware-compared": firmware_compared, "firmware-frontend-diff": firmware_frontend_diff, "firmware-table": firmware_table,
     "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
-    "latency-estimates": latency_estimates, "voices-table": voices_table, "measured-sources": measured_sources,
+    "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict, "measured-sources": measured_sources,
 }
 
 
