@@ -54,24 +54,21 @@ def main() -> None:
 
 def _whole_window_at_the_nano_pace(converted: Path) -> dict:
     """The same keyword model the way it ran before streaming, in the same run: its whole-window int8
-    model every N ms, N the Nano's estimated latency for that model rounded up to frames (as
-    `kws export-firmware` paces a window model), scored window by window on TFLM."""
-    import math
-
+    model at the pace `kws export-firmware` gives a window model on the Nano (`realtime_plan`),
+    scored window by window on TFLM."""
     from toolchain.convert.artifact import load_converted_model
-    from toolchain.convert.cost import CORE_MODELS, core_latency_ms
-    from toolchain.export.firmware import BOARDS, REALTIME_MARGIN
+    from toolchain.convert.cost import CORE_MODELS
+    from toolchain.export.firmware import BOARDS, realtime_plan
     from toolchain.tflite.flatbuffer import total_macs
 
     model = load_converted_model(converted)
-    macs = total_macs(model.int8_path.read_bytes())
-    latency_ms = core_latency_ms(macs, CORE_MODELS[BOARDS[BOARD].core])
-    step = model.frontend.window_step_ms
-    stride_ms = step * math.ceil(latency_ms * REALTIME_MARGIN / step)
-    streams = stream_eval(converted, DEMO_CORPUS, OUT / "stream_window", hours=HOURS, inference_stride_ms=stride_ms, runtime="tflm")
-    print_stream(f"{BOARD}, whole-window model, ~{latency_ms:.0f} ms per inference", streams)
-    return {"window_macs_per_inference": macs, "window_nano_latency_ms_estimate": round(latency_ms, 1)} | stream_figures("window", streams)
-
+    window_model = model.int8_path.read_bytes()
+    plan = realtime_plan(CORE_MODELS[BOARDS[BOARD].core], model.streaming, model.frontend, window_model, None)
+    streams = stream_eval(converted, DEMO_CORPUS, OUT / "stream_window", hours=HOURS,
+                          inference_stride_ms=plan["inference_stride_ms"], runtime="tflm")
+    print_stream(f"{BOARD}, whole-window model, ~{plan['latency_ms_estimate']:.0f} ms per inference", streams)
+    return {"window_macs_per_inference": total_macs(window_model),
+            "window_nano_latency_ms_estimate": round(plan["latency_ms_estimate"], 1)} | stream_figures("window", streams)
 
 if __name__ == "__main__":
     main()

@@ -143,7 +143,7 @@ def _export(model_dir: Path, board: str, out: Path, cpu: str, pyocd_target: str 
     if measured and core is None:
         raise KwsError(f"--measured {measured}: the {spec.description} has no known clock; give --clock-mhz")
     load = measured_load(measured, sha256_bytes(model)) if measured else None
-    realtime = _realtime(core, converted.streaming, frontend, model, inference_stride_ms, load, stream)
+    realtime = realtime_plan(core, converted.streaming, frontend, model, inference_stride_ms, load, stream)
     if spec.arena_budget_bytes is not None:
         # the board's budget already counts the shortest ring; a longer one comes out of the arena's share
         longer_ring = max(0, 2 * (realtime["audio_ring_samples"] - audio_ring_samples(frontend.sample_rate, 0)))
@@ -244,7 +244,7 @@ def _stream_summary(stream: dict | None) -> dict | None:
             "macs_per_hop": stream["macs_per_hop"]}
 
 
-def _realtime(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
+def realtime_plan(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
               stride_ms: int | None, load: dict | None = None, stream: dict | None = None) -> dict:
     """The inference stride the board can sustain, the recognizer settings that go with it, and the
     microphone ring that holds the audio arriving while one inference runs."""
@@ -300,7 +300,7 @@ def _copy_templates(spec: Board, project: Path) -> None:
 
 def _stream_realtime(core: CoreModel | None, model_streaming: StreamingParams, frontend: FrontendParams, model: bytes,
                      stride_ms: int | None, load: dict | None, stream: dict) -> dict:
-    """`_realtime` for a streaming twin: it runs every hop whatever the recognizer's stride, so a slow
+    """`realtime_plan` for a streaming twin: it runs every hop whatever the recognizer's stride, so a slow
     board cannot be paced by a longer stride; the hop's work must fit the hop."""
     hop_ms = int(stream["hop_ms"])
     model_stride = model_streaming.inference_stride_ms
