@@ -24,10 +24,13 @@ def _ops(model) -> list[tuple[str, list[int], list[int]]]:
             for op in graph.operators]
 
 
+def _computing(model) -> list[tuple[str, int]]:
+    return [(name, outputs[0]) for name, _, outputs in _ops(model) if name not in _CONTINUING]
+
+
 def computing_outputs(tflite_bytes: bytes) -> list[tuple[str, int]]:
     """(op name, output tensor index) of each op that computes, in graph order."""
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
-    return [(name, outputs[0]) for name, _, outputs in _ops(model) if name not in _CONTINUING]
+    return _computing(flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes)))
 
 
 def with_window_ranges(twin_calibrated: bytes, window_calibrated: bytes) -> bytes:
@@ -36,7 +39,7 @@ def with_window_ranges(twin_calibrated: bytes, window_calibrated: bytes) -> byte
     window = flatbuffer_utils.convert_bytearray_to_object(bytearray(window_calibrated))
     twin = flatbuffer_utils.convert_bytearray_to_object(bytearray(twin_calibrated))
     window_tensors, twin_tensors = window.subgraphs[0].tensors, twin.subgraphs[0].tensors
-    partners = [(name, outputs[0]) for name, _, outputs in _ops(window) if name not in _CONTINUING]
+    partners = _computing(window)
     if len(window.subgraphs[0].inputs) != 1:
         raise KwsError("streaming model: the window model must have one input to share its ranges")
 
