@@ -389,7 +389,7 @@ def voices_table(s: Sources) -> str:
         return "Not measured at this revision (`python benchmarks/voices.py` writes `benchmarks/results/voices.json`)."
     record = s.record("voices")
     f = record["figures"]
-    runs = [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash")]
+    runs = [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash") and not key.startswith("ablation_")]
     lines = [f"`{record['command']}`; {f['targets_per_group'] or 'all'} targets per group, 5 shots; EER mean = mean of per-target "
              "EERs, pooled = one threshold over every target; [95 % bootstrap interval over targets].", "",
              "| embedding (trained on) → test voices | group (targets) | scorer | EER mean | EER pooled | FAR@95 % TPR | "
@@ -497,6 +497,56 @@ def voices_verdict(s: Sources) -> str:
     return "; ".join(parts) or "no leave-one-family-out run in voices.json"
 
 
+def _distill_weight(f: dict, run: str) -> float:
+    """The teacher loss's weight of a voices.json run (0: no teacher)."""
+    teacher = str(f[f"{run}_teacher"])
+    if teacher == "None":
+        return 0.0
+    weight = re.search(r"'distill_weight': ([0-9.]+)", teacher)
+    return float(weight[1]) if weight else 1.0
+
+
+def _recipe(f: dict, run: str) -> str:
+    weight = _distill_weight(f, run)
+    teacher = "teacher" + (f" (loss weight {weight:g})" if weight not in (0.0, 1.0) else "")
+    parts = [part for part, used in ((teacher, weight > 0), ("room augmentation", f.get(f"{run}_room_augment"))) if used]
+    return " + ".join(parts) if parts else "neither"
+
+
+def voices_ablation(s: Sources) -> str:
+    """What each part of the recipe buys on the unseen family: benchmarks/voices.py --ablation rows beside
+    the family's recipe run and the peer, the same targets, shots and negatives, one run."""
+    if "voices" not in s.benchmarks():
+        return "Not measured at this revision (`make bench-voices`)."
+    f = s.figures("voices")
+    ablations = [key.removesuffix("_embedding_hash") for key in f if key.startswith("ablation_") and key.endswith("_embedding_hash")]
+    if not ablations:
+        return "No ablation in voices.json at this revision (`make bench-voices` runs them)."
+    groups = {"in_embedding": "embedding languages", "out_of_embedding": "held-out languages"}
+    lines = ["| trained on | recipe | " + " | ".join(f"{name}: head pooled / mean | prototype pooled" for name in groups.values()) + " |",
+             "|---|---|" + "---|---|" * len(groups)]
+    for lofo in sorted({"lofo_" + run.rsplit("_", 3)[-3] + "_to_" + run.rsplit("_", 1)[-1] for run in ablations}):
+        if f"{lofo}_embedding_hash" not in f:
+            continue
+        trained, tested = lofo.removeprefix("lofo_").split("_to_")
+        runs = sorted([*(run for run in ablations if run.endswith(f"_{trained}_to_{tested}")), lofo],
+                      key=lambda run: ((_distill_weight(f, run) > 0) + bool(f.get(f"{run}_room_augment")), _distill_weight(f, run)))
+        for run in runs:
+            cells = []
+            for group in groups:
+                head, proto = f"{run}_head_{group}", f"{run}_prototype_{group}"
+                cells += [f"{_pct(f[head + '_eer_pooled'])} / {_pct(f[head + '_eer_mean'])}" if f.get(f"{head}_words") else "—",
+                          _pct(f[proto + "_eer_pooled"]) if f.get(f"{proto}_words") else "—"]
+            label = _recipe(f, run) + (" (the recipe run above)" if run == lofo else "")
+            lines.append(f"| {trained} only → {tested} voices | {label} | " + " | ".join(cells) + " |")
+        cells = []
+        for group in groups:
+            peer = f"{lofo}_peer_{group}"
+            cells += [f"{_pct(f[peer + '_eer_pooled'])} / {_pct(f[peer + '_eer_mean'])}" if f.get(f"{peer}_words") else "—", "—"]
+        lines.append(f"| {trained} only → {tested} voices | EfficientWord-Net (the peer) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
@@ -507,7 +557,8 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "firmware-compared": firmware_compared, "firmware-frontend-diff": firmware_frontend_diff, "firmware-table": firmware_table,
     "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
-    "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict, "measured-sources": measured_sources,
+    "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict,
+    "voices-ablation": voices_ablation, "measured-sources": measured_sources,
 }
 
 

@@ -9,6 +9,12 @@ are reserved for an independent check and are never used here.
 
     python benchmarks/voices.py --corpus-espeak DIR --corpus-kokoro DIR [--corpus-kokoro DIR2 …]
         [--family-embedding espeak=DIR] [--family-embedding kokoro=DIR] [--embedding DIR …]
+        [--ablation NAME=DIR …]
+
+An ablation (--ablation plain=DIR) is a one-family embedding trained with part of the recipe (no
+teacher, no room augmentation, …). It is tested on the other family's voices with the same targets,
+shots and negatives as that family's recipe run above it, whose peer figures it shares: what each
+part of the recipe buys, measured in one run.
 
 A family's several corpora (e.g. Kokoro's embedding languages and its held-out languages) are read
 together; the first one trains that family's embedding when none is given. Needs the peer
@@ -17,6 +23,7 @@ together; the first one trains that family's embedding when none is given. Needs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 from pathlib import Path
 
@@ -24,7 +31,7 @@ from record import write_results
 from toolchain.artifacts import write_json_atomic
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot
-from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, evaluate_voices
+from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, embedding_record, evaluate_voices
 
 WORK = Path("work/bench_voices")
 FAMILIES = ("espeak", "kokoro")
@@ -72,7 +79,8 @@ def flat_figures(prefix: str, report: dict) -> dict:
     e = report["embedding"]
     figures = {f"{prefix}_embedding_hash": e["embedding_hash"], f"{prefix}_manifest_sha256": e["manifest_sha256"][:16],
                f"{prefix}_architecture": e["architecture"], f"{prefix}_voice_families": ",".join(e["voice_families"]),
-               f"{prefix}_teacher": str(e["teacher"]), f"{prefix}_unseen_family": report["unseen_family"]}
+               f"{prefix}_teacher": str(e["teacher"]), f"{prefix}_room_augment": e.get("room_augment"),
+               f"{prefix}_unseen_family": report["unseen_family"]}
     for group in GROUPS:
         figures[f"{prefix}_{group}_trained_words"] = report["targets"][group]["trained_words"]
     for scorer in SCORERS:
@@ -83,6 +91,17 @@ def flat_figures(prefix: str, report: dict) -> dict:
                 else:
                     figures[f"{prefix}_{scorer}_{group}_{key}"] = value
     return figures
+
+
+def _ablation_of(spec: str) -> tuple[str, Path]:
+    name, _, path = spec.partition("=")
+    if not name.replace("-", "").isalnum() or not path:
+        raise SystemExit(f"error: --ablation {spec!r}: expected NAME=DIR, NAME letters, digits and dashes")
+    return name.replace("-", "_"), Path(path)
+
+
+def _targets(report: dict) -> list[str]:
+    return [f"{row['language']}/{row['word']}" for row in report["per_word"]]
 
 
 def _family_of(spec: str) -> tuple[str, Path]:
@@ -105,6 +124,8 @@ def main() -> None:
     parser.add_argument("--embedding", type=Path, action="append", help="embeddings trained on every family (default: the shipped two)")
     parser.add_argument("--no-shipped", action="store_true", help="only the leave-one-family-out runs")
     parser.add_argument("--no-lofo", action="store_true", help="only the runs of --embedding")
+    parser.add_argument("--ablation", action="append", default=[], metavar="NAME=DIR",
+                        help="a one-family embedding with part of the recipe, beside that family's run (repeatable)")
     parser.add_argument("--targets-per-group", type=int, default=VoicesConfig.targets_per_group, help="0: every word")
     parser.add_argument("--threshold", type=float, default=VoicesConfig.threshold)
     args = parser.parse_args()
@@ -122,6 +143,21 @@ def main() -> None:
         print_report(f"trained on {trained} only ({given[trained]}), enrolled and tested on {tested} voices", report)
         figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
         reports[f"lofo_{trained}_to_{tested}"] = report
+    for name, path in map(_ablation_of, args.ablation):
+        embedding = load_embedding(path)
+        trained = embedding_record(embedding)["voice_families"]
+        if len(trained) != 1 or f"lofo_{trained[0]}_to_" not in " ".join(reports):
+            raise SystemExit(f"error: --ablation {name}={path}: trained on {trained or 'no recorded family'}; an ablation "
+                             "needs one voice family whose leave-one-family-out run is in this run")
+        tested = next(f for f in FAMILIES if f != trained[0])
+        recipe = reports[f"lofo_{trained[0]}_to_{tested}"]
+        report = evaluate_voices(embedding, corpora[tested], dataclasses.replace(config, peer=False))
+        if _targets(report) != _targets(recipe):
+            raise SystemExit(f"error: --ablation {name}: its targets differ from the {trained[0]}-only run's "
+                             "(another vocabulary?); the rows would not be comparable")
+        print_report(f"ablation {name}: {path}, trained on {trained[0]} only, tested on {tested} voices", report)
+        figures |= flat_figures(f"ablation_{name}_{trained[0]}_to_{tested}", report)
+        reports[f"ablation_{name}_{trained[0]}_to_{tested}"] = report
     for path in shipped:
         embedding = load_embedding(path)
         for family in FAMILIES:

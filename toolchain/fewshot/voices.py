@@ -168,7 +168,14 @@ def embedding_record(embedding: Embedding) -> dict:
     return {"path": str(embedding.path), "embedding_hash": embedding.hash,
             "manifest_sha256": hashlib.sha256((Path(embedding.path) / "manifest.json").read_bytes()).hexdigest(),
             "architecture": manifest["architecture"], "corpora": [corpus.get("path"), *(c["path"] for c in corpus.get("extra", []))],
-            "voice_families": corpus.get("voice_families") or [], "teacher": manifest.get("teacher")}
+            "voice_families": corpus.get("voice_families") or [], "teacher": manifest.get("teacher"),
+            "room_augment": _room_augmented(manifest)}
+
+
+def _room_augmented(manifest: dict) -> bool:
+    """Whether training imitated real recordings (reverberation, colouring or VTLP; `--room-augment`)."""
+    augment = manifest.get("training", {}).get("config", {}).get("augment", {})
+    return any(augment.get(f"{kind}_probability", 0) > 0 for kind in ("reverb", "colour", "vtlp"))
 
 
 def evaluate_voices(embedding: Embedding, corpora: list[Path], config: VoicesConfig = VoicesConfig(), progress: bool = True) -> dict:
