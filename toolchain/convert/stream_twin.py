@@ -45,7 +45,8 @@ def convert_twin(model: keras.Model, hop_frames: int, frontend: FrontendParams, 
     frames = frontend.num_frames
     twin, states = streaming_form(model, hop_frames)
     shapes = {s.name: s.shape for s in states}
-    twin_calibrated = calibrated_tflite(twin, calibration_feeds(twin, shapes, representative, FRAMES_INPUT, hop_frames))
+    # every range then comes from the window model (with_window_ranges checks it): one window's hops suffice
+    twin_calibrated = calibrated_tflite(twin, calibration_feeds(twin, shapes, representative[:1], FRAMES_INPUT, hop_frames))
     twin_bytes = quantize_calibrated(with_window_ranges(twin_calibrated, whole_calibrated))
     io = streaming_io(twin_bytes, FRAMES_INPUT, PROBABILITIES, shapes)
     stream = np.clip(representative, -128, 127).astype(np.int8).reshape(-1, frontend.num_channels)

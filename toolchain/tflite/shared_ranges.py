@@ -35,7 +35,8 @@ def computing_outputs(tflite_bytes: bytes) -> list[tuple[str, int]]:
 
 def with_window_ranges(twin_calibrated: bytes, window_calibrated: bytes) -> bytes:
     """The twin's calibrated float .tflite with every activation range taken from the window model's
-    (both from tflite.converter.calibrated_tflite)."""
+    (both from tflite.converter.calibrated_tflite). Every range is replaced (a tensor left with its own
+    raises), so the twin's own calibration only has to give the quantizer its tensors: one feed will do."""
     window = flatbuffer_utils.convert_bytearray_to_object(bytearray(window_calibrated))
     twin = flatbuffer_utils.convert_bytearray_to_object(bytearray(twin_calibrated))
     window_tensors, twin_tensors = window.subgraphs[0].tensors, twin.subgraphs[0].tensors
@@ -71,6 +72,11 @@ def with_window_ranges(twin_calibrated: bytes, window_calibrated: bytes) -> byte
         ranges[outputs[0]] = window_range(index)
     if partners:
         raise KwsError(f"streaming model: the window model's {partners[0][0]} has no counterpart in the twin")
+    for index, tensor in enumerate(twin_tensors):
+        calibrated = tensor.quantization is not None and tensor.quantization.min is not None and len(tensor.quantization.min)
+        if calibrated and index not in ranges:  # it would keep the twin's own calibration: refuse, as the scales would drift
+            name = tensor.name.decode() if isinstance(tensor.name, bytes) else tensor.name
+            raise KwsError(f"streaming model: tensor {name} has no counterpart range in the window model")
     for index, (low, high) in ranges.items():
         twin_tensors[index].quantization.min, twin_tensors[index].quantization.max = low, high
     return bytes(flatbuffer_utils.convert_object_to_bytearray(twin))
