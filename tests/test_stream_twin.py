@@ -76,13 +76,15 @@ def test_kws_stream_runs_the_twin_and_decides_as_the_window_model_would(streamin
     assert twin["windows"] == window["windows"] > 0 and twin["detections"] == window["detections"]
     # every posterior the recognizer sees, not only its (possibly empty) detections
     from toolchain.convert.artifact import load_converted_model as load
-    from toolchain.simulate.stream import _Frontend, _posteriors, _RunnerScorer, audio_blocks
+    from toolchain.frontend_c import FrontendStream
+    from toolchain.simulate.stream import _posteriors, _RunnerScorer, audio_blocks
     from toolchain.simulate.twin import TwinScorer
 
     model = load(streaming_conversion[0])
     runs = []
     for scorer in (TwinScorer(model), _RunnerScorer(model, "tflm")):
-        parts = list(_posteriors(model, audio_blocks(tmp_path / "talk.wav", 16000, 2.0), _Frontend(model), scorer))
+        with FrontendStream(model.frontend) as frontend:
+            parts = list(_posteriors(model, audio_blocks(tmp_path / "talk.wav", 16000, 2.0), frontend, scorer))
         runs.append((np.concatenate([t for t, _ in parts]), np.concatenate([p for _, p in parts])))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])

@@ -111,16 +111,9 @@ def audio_blocks(path: Path, rate: int, block_seconds: float = READ_BLOCK_SECOND
             raise bad_input(path, "empty audio (0 samples)")
 
 
-class _Frontend(FrontendStream):
-    """The model's frontend over a stream fed block by block. One C state is carried across the blocks,
-    so the frames are those of one pass over the whole stream (`frontend.stream_features`)."""
-
-    # reported as `frontend_seam_values_differing`: 0 by construction since blocks share one state (before,
-    # each block was featurised afresh from a 30 s lead-in and this counted the values differing at seams)
-    seam_values_differing = 0
-
-    def __init__(self, model: ConvertedModel):
-        super().__init__(model.frontend)
+# Reported because scripts read it: 0 by construction, the blocks sharing one frontend state (before, each
+# block was featurised afresh from a 30 s lead-in and this counted the values differing at the seams).
+SEAMLESS = {"frontend_seam_values_differing": 0}
 
 
 class _Windows:
@@ -182,7 +175,7 @@ def _scorer(model: ConvertedModel, runtime: str, workers: int | None, seed: int)
     return _RunnerScorer(model, runtime)
 
 
-def _posteriors(model: ConvertedModel, blocks: Iterable[np.ndarray], frontend: _Frontend, scorer) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _posteriors(model: ConvertedModel, blocks: Iterable[np.ndarray], frontend: FrontendStream, scorer) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(window end times in ms, final posteriors) of the stream, in order, a block at a time."""
     # a model with a streaming twin decides where its device's twin answers, whichever runtime simulates it
     first_end = first_window_end(model) if model.manifest.get("stream") else None
@@ -231,9 +224,11 @@ def stream_report(model_dir: Path, audio_path: Path, runtime: str = CHECKED, inf
     except Exception:
         seconds = 0.0  # audio_blocks names the problem
     recognizer = Recognizer(model.labels, model.threshold, model.streaming)
-    detections, windows, frontend = [], 0, _Frontend(model)
+    detections, windows = [], 0
     blocks = audio_blocks(audio_path, model.frontend.sample_rate, READ_BLOCK_SECONDS)
-    with _scorer(model, runtime, workers, seed=0) as scorer, _progress(seconds, progress, audio_path.name) as bar:
+    # one C frontend state over every block: the frames of one pass over the whole recording
+    with FrontendStream(model.frontend) as frontend, _scorer(model, runtime, workers, seed=0) as scorer, \
+            _progress(seconds, progress, audio_path.name) as bar:
         for times, posteriors in _posteriors(model, blocks, frontend, scorer):
             for now_ms, row in zip(times, posteriors):
                 result = recognizer.process(row, int(now_ms))
@@ -244,8 +239,7 @@ def stream_report(model_dir: Path, audio_path: Path, runtime: str = CHECKED, inf
             bar.update(min(bar.total - bar.n, round(len(times) * model.streaming.inference_stride_ms / 1000, 1)))
     wall = time.time() - started
     return {"detections": detections, "seconds": round(seconds, 3), "windows": windows, **scorer.summary(),
-            "frontend_seam_values_differing": frontend.seam_values_differing,
-            "streaming": model.streaming.to_dict(), "wall_time_s": round(wall, 2),
+            **SEAMLESS, "streaming": model.streaming.to_dict(), "wall_time_s": round(wall, 2),
             "times_real_time": round(seconds / wall, 1) if wall > 0 else None}
 
 
@@ -385,9 +379,10 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     started = time.time()
     model = load_at_stride(model_dir, inference_stride_ms)
     events: list[tuple[float, str]] = []
-    times, posteriors, frontend = [], [], _Frontend(model)
+    times, posteriors = [], []
     blocks = _synthetic_blocks(model, Path(corpus), hours, seed, events)
-    with _scorer(model, runtime, workers, seed) as scorer, _progress(_chunk_count(hours) * CHUNK_SECONDS, progress, "stream-eval") as bar:
+    with FrontendStream(model.frontend) as frontend, _scorer(model, runtime, workers, seed) as scorer, \
+            _progress(_chunk_count(hours) * CHUNK_SECONDS, progress, "stream-eval") as bar:
         for block_times, block_posteriors in _posteriors(model, blocks, frontend, scorer):
             times.append(block_times)
             posteriors.append(block_posteriors)
@@ -410,7 +405,7 @@ def stream_eval(model_dir: Path, corpus: Path, out_dir: Path, hours: float = 1.0
     keyword_names = sorted({label for _, label in events})
     result = {
         "model_dir": str(model_dir), "corpus": str(corpus), "seed": seed, **scorer.summary(),
-        "frontend_seam_values_differing": frontend.seam_values_differing,
+        **SEAMLESS,
         # "checked" re-runs on TFLM what can change a detection at the model's threshold: figures there equal an
         # all-TFLM run; elsewhere a window may differ from TFLM's within `scoring.output_interval`
         "tflm_exact_at_threshold": model.threshold if runtime == CHECKED else "all",
