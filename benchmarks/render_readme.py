@@ -523,9 +523,16 @@ def voices_ablation(s: Sources) -> str:
     if not ablations:
         return "No ablation in voices.json at this revision (`make bench-voices` runs them)."
     groups = {"in_embedding": "embedding languages", "out_of_embedding": "held-out languages"}
-    lines = ["| trained on | recipe | " + " | ".join(f"{name}: head pooled / mean | prototype pooled" for name in groups.values()) + " |",
+    lofos = sorted({"lofo_" + run.rsplit("_", 3)[-3] + "_to_" + run.rsplit("_", 1)[-1] for run in ablations})
+
+    def sample(group: str) -> str:  # how coarse a pooled EER is: one positive of n moves it by up to 1/n
+        sizes = {(f.get(f"{lofo}_head_{group}_words"), f.get(f"{lofo}_head_{group}_positives")) for lofo in lofos}
+        return "; ".join(f"{words} targets, {positives} positives" for words, positives in sorted(sizes, key=str) if words)
+
+    lines = ["| trained on | recipe | " + " | ".join(f"{name} ({sample(group)}): head pooled / mean | prototype pooled"
+                                                   for group, name in groups.items()) + " |",
              "|---|---|" + "---|---|" * len(groups)]
-    for lofo in sorted({"lofo_" + run.rsplit("_", 3)[-3] + "_to_" + run.rsplit("_", 1)[-1] for run in ablations}):
+    for lofo in lofos:
         if f"{lofo}_embedding_hash" not in f:
             continue
         trained, tested = lofo.removeprefix("lofo_").split("_to_")
