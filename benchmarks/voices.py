@@ -27,7 +27,7 @@ import dataclasses
 import resource
 from pathlib import Path
 
-from record import write_results
+from record import RESULTS_DIR, write_results
 from toolchain.artifacts import write_json_atomic
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot
@@ -128,6 +128,8 @@ def main() -> None:
                         help="a one-family embedding with part of the recipe, beside that family's run (repeatable)")
     parser.add_argument("--targets-per-group", type=int, default=VoicesConfig.targets_per_group, help="0: every word")
     parser.add_argument("--threshold", type=float, default=VoicesConfig.threshold)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where voices.json goes")
+    parser.add_argument("--work", type=Path, default=WORK, help="where reports.json and the eval-fewshot runs go")
     args = parser.parse_args()
     config = VoicesConfig(targets_per_group=args.targets_per_group or None, threshold=args.threshold)
     corpora = {"espeak": args.corpus_espeak or [Path("work/corpus")], "kokoro": args.corpus_kokoro or [Path("work/corpus-kokoro")]}
@@ -165,7 +167,8 @@ def main() -> None:
             print_report(f"{path} on {family} test voices", report)
             figures |= flat_figures(f"{Path(path).name}_on_{family}", report)
             reports[f"{Path(path).name}_on_{family}"] = report
-        fewshot = evaluate_fewshot(embedding, corpora["espeak"][0], WORK / f"eval-fewshot-{Path(path).name}", FEWSHOT_CONFIG, progress=False)
+        fewshot = evaluate_fewshot(embedding, corpora["espeak"][0], args.work / f"eval-fewshot-{Path(path).name}", FEWSHOT_CONFIG,
+                                   progress=False)
         for group in GROUPS:
             print(f"{path} eval-fewshot on espeak test voices, {group}: F1@{FEWSHOT_CONFIG.threshold:g} {fewshot[group]['f1']:.3f} "
                   f"({fewshot[group]['words']} words)")
@@ -173,8 +176,8 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
     print(f"\nCPU time {figures['cpu_s']} s")
-    write_json_atomic(WORK / "reports.json", reports)
-    write_results("voices", figures)
+    write_json_atomic(args.work / "reports.json", reports)
+    write_results("voices", figures, args.results_dir)
 
 
 if __name__ == "__main__":
