@@ -90,7 +90,8 @@ corpus-kokoro: $(KOKORO_CORPUS)/manifest.json $(KOKORO_HELDOUT)/manifest.json
 # ~37 + ~6 min of training on 2 busy cores (plus the ablation's four, 23-40 min each), then ~28 min of evaluation
 # (16 targets per group; 1,658 CPU-s with the ablation).
 VOICES_WORK := $(WORK)/bench_voices
-RECIPE_FLAGS = --architecture ds_cnn_stream --teacher efficientword-net --room-augment --epochs $(EPOCHS) --seed 0 --force
+ONE_FAMILY_FLAGS = --architecture ds_cnn_stream --epochs $(EPOCHS) --seed 0 --force
+RECIPE_FLAGS = $(ONE_FAMILY_FLAGS) --teacher efficientword-net --room-augment
 
 $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json: | corpus distill-setup
 	$(KWS) train-embedding --corpus $(CORPUS) $(RECIPE_FLAGS) --out $(@D)
@@ -100,16 +101,15 @@ $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json: | corpus-kokoro disti
 
 # The ablation (what each part of the recipe buys): espeak only, with neither part, the teacher alone,
 # room augmentation alone, and the recipe with a heavier teacher loss; ~37 min of training each.
-ABLATION_FLAGS = --architecture ds_cnn_stream --epochs $(EPOCHS) --seed 0 --force
 
 $(VOICES_WORK)/embedding-espeak-only-plain/manifest.json: | corpus
-	$(KWS) train-embedding --corpus $(CORPUS) $(ABLATION_FLAGS) --out $(@D)
+	$(KWS) train-embedding --corpus $(CORPUS) $(ONE_FAMILY_FLAGS) --out $(@D)
 
 $(VOICES_WORK)/embedding-espeak-only-teacher/manifest.json: | corpus distill-setup
-	$(KWS) train-embedding --corpus $(CORPUS) $(ABLATION_FLAGS) --teacher efficientword-net --out $(@D)
+	$(KWS) train-embedding --corpus $(CORPUS) $(ONE_FAMILY_FLAGS) --teacher efficientword-net --out $(@D)
 
 $(VOICES_WORK)/embedding-espeak-only-room/manifest.json: | corpus
-	$(KWS) train-embedding --corpus $(CORPUS) $(ABLATION_FLAGS) --room-augment --out $(@D)
+	$(KWS) train-embedding --corpus $(CORPUS) $(ONE_FAMILY_FLAGS) --room-augment --out $(@D)
 
 # A variant of the recipe beside them: the teacher's loss weighted 3 instead of 1.
 $(VOICES_WORK)/embedding-espeak-only-recipe-distill3/manifest.json: | corpus distill-setup

@@ -538,19 +538,14 @@ def voices_ablation(s: Sources) -> str:
         trained, tested = lofo.removeprefix("lofo_").split("_to_")
         runs = sorted([*(run for run in ablations if run.endswith(f"_{trained}_to_{tested}")), lofo],
                       key=lambda run: ((_distill_weight(f, run) > 0) + bool(f.get(f"{run}_room_augment")), _distill_weight(f, run)))
-        for run in runs:
+        rows = [(_recipe(f, run) + (" (the recipe run above)" if run == lofo else ""), run, "head") for run in runs]
+        for label, run, scorer in [*rows, ("EfficientWord-Net (the peer)", lofo, "peer")]:
             cells = []
             for group in groups:
-                head, proto = f"{run}_head_{group}", f"{run}_prototype_{group}"
-                cells += [f"{_pct(f[head + '_eer_pooled'])} / {_pct(f[head + '_eer_mean'])}" if f.get(f"{head}_words") else "—",
-                          _pct(f[proto + "_eer_pooled"]) if f.get(f"{proto}_words") else "—"]
-            label = _recipe(f, run) + (" (the recipe run above)" if run == lofo else "")
+                scored, proto = f"{run}_{scorer}_{group}", f"{run}_prototype_{group}"
+                cells += [f"{_pct(f[scored + '_eer_pooled'])} / {_pct(f[scored + '_eer_mean'])}" if f.get(f"{scored}_words") else "—",
+                          _pct(f[proto + "_eer_pooled"]) if scorer == "head" and f.get(f"{proto}_words") else "—"]
             lines.append(f"| {trained} only → {tested} voices | {label} | " + " | ".join(cells) + " |")
-        cells = []
-        for group in groups:
-            peer = f"{lofo}_peer_{group}"
-            cells += [f"{_pct(f[peer + '_eer_pooled'])} / {_pct(f[peer + '_eer_mean'])}" if f.get(f"{peer}_words") else "—", "—"]
-        lines.append(f"| {trained} only → {tested} voices | EfficientWord-Net (the peer) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

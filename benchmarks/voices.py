@@ -148,11 +148,11 @@ def main() -> None:
     for name, path in map(_ablation_of, args.ablation):
         embedding = load_embedding(path)
         trained = embedding_record(embedding)["voice_families"]
-        if len(trained) != 1 or f"lofo_{trained[0]}_to_" not in " ".join(reports):
+        tested = next((f for f in FAMILIES if trained != [f]), None) if len(trained) == 1 else None
+        recipe = reports.get(f"lofo_{trained[0]}_to_{tested}") if tested else None
+        if recipe is None:
             raise SystemExit(f"error: --ablation {name}={path}: trained on {trained or 'no recorded family'}; an ablation "
                              "needs one voice family whose leave-one-family-out run is in this run")
-        tested = next(f for f in FAMILIES if f != trained[0])
-        recipe = reports[f"lofo_{trained[0]}_to_{tested}"]
         report = evaluate_voices(embedding, corpora[tested], dataclasses.replace(config, peer=False))
         if _targets(report) != _targets(recipe):
             raise SystemExit(f"error: --ablation {name}: its targets differ from the {trained[0]}-only run's "
