@@ -142,3 +142,16 @@ def test_hidden_files_beside_the_shots_are_ignored(shots_dir, tmp_path):
     (shots / "._0.opus").write_bytes(b"\x00\x05\x16\x07" + b"\x00" * 80)  # what macOS leaves on a USB stick
     clips, files = load_shots(shots)
     assert [f.name for f in files] == sorted(p.name for p in shots_dir.iterdir()) and len(clips) == len(files)
+
+
+def test_the_unknown_class_never_holds_the_keyword_whatever_its_name_form(tiny_embedding):
+    """Benchmarks name a target `language/word`; its bank clips must still leave the unknown class."""
+    from toolchain.embedding.artifact import load_embedding
+    from toolchain.fewshot.head import EmbeddingCache
+
+    cache = EmbeddingCache(load_embedding(tiny_embedding), silence_count=4)
+    word = str(cache.bank_words[0])
+    clips_of_word = int(np.sum([w.lower() == word.lower() for w in cache.bank_words]))
+    assert clips_of_word > 0
+    for name in (word, word.upper(), f"xx/{word}"):
+        assert len(cache.unknown_for([name])) == len(cache.bank) - clips_of_word, name

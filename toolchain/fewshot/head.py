@@ -51,8 +51,9 @@ class EmbeddingCache:
                                        embed(embedding.trunk, batch_features(settled, frontend))])
 
     def unknown_for(self, keywords: list[str]) -> np.ndarray:
-        """Bank embeddings of every word that is not one of `keywords` (never the target)."""
-        lowered = {k.lower() for k in keywords}
+        """Bank embeddings of every word that is not one of `keywords` (never the target). A keyword
+        named `language/word` (as the benchmarks name their targets) leaves its word out."""
+        lowered = {k.rsplit("/", 1)[-1].lower() for k in keywords}
         keep = np.array([w.lower() not in lowered for w in self.bank_words])
         return self.bank[keep]
 
