@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolchain.embedding.artifact import load_embedding, weights_hash
+from toolchain.embedding.artifact import load_embedding, trunk_of, weights_hash
 from toolchain.embedding.registry import build_classifier
 from toolchain.embedding.train import TrainConfig, train_embedding
 from toolchain.errors import KwsError
@@ -89,6 +89,33 @@ def test_mixed_precision_continuation_is_saved_in_float32(tiny_embedding, synth_
     assert {w.dtype for w in child.classifier.weights} == {"float32"}
     assert {layer.dtype_policy.name for layer in child.classifier.layers} == {"float32"}  # no bfloat16 compute saved
     assert weights_hash(child.trunk) == child.hash
+
+
+def test_additive_margin_training_keeps_the_trunk_and_reloads(synth_corpus, tmp_path):
+    """--word-loss am-softmax swaps only the training-time word layer: the artifact reloads (a registered
+    layer), its trunk is the architecture's own, and the margin is what the loss subtracts."""
+    import keras
+
+    from toolchain.embedding.margin import AdditiveMarginLoss, CosineWords, MarginParams
+
+    out = tmp_path / "am"
+    manifest = train_embedding(TrainConfig(synth_corpus, out, ("en", "de"), 2, epochs=1, batch_size=16, max_steps_per_epoch=2,
+                                           architecture="ds_cnn_stream_small", word_loss="am-softmax",
+                                           margin=MarginParams(margin=0.3)), progress=False)
+    assert manifest["training"]["config"]["word_loss"] == "am-softmax"
+    assert manifest["training"]["config"]["margin"] == {"margin": 0.3, "scale": 30.0}
+    assert "additive-margin softmax (margin 0.3" in (out / "MODEL_CARD.md").read_text()
+    loaded = load_embedding(out)
+    assert isinstance(loaded.classifier.get_layer("word_logits"), CosineWords)
+    cosines = loaded.classifier.predict(np.zeros((2, 49, 40), np.float32), verbose=0)
+    assert np.all(np.abs(cosines) <= 1 + 1e-5)
+    fresh = build_classifier("ds_cnn_stream_small", (49, 40), len(manifest["classes"]))[0]
+    assert [w.shape for w in loaded.trunk.weights] == [w.shape for w in trunk_of(fresh).weights]
+    # the margin lowers only the target's logit: a loss that grows with it, equal to plain CE at 0
+    cos = np.array([[0.5, 0.4, -0.1]], np.float32)
+    plain = float(keras.losses.sparse_categorical_crossentropy(np.array([0]), 30 * cos, from_logits=True)[0])
+    assert float(AdditiveMarginLoss(0.0)(np.array([0]), cos)) == pytest.approx(plain, rel=1e-5)
+    assert float(AdditiveMarginLoss(0.2)(np.array([0]), cos)) > plain + 1.0
 
 
 def test_unknown_architecture_is_one_line():

@@ -24,7 +24,7 @@ def fit_multi_worker(model: keras.Model, strategy: tf.distribute.Strategy, train
     epoch ends in a checkpoint under `workdir/backup` and a row of `workdir/history.csv`.
     """
     optimizer = model.optimizer
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction="none")
+    loss_fn = _per_example(model.loss)
     with strategy.scope():
         optimizer.build(model.trainable_variables)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -85,6 +85,13 @@ def _average_moving_statistics(model: keras.Model, strategy: tf.distribute.Strat
             continue  # e.g. dropout seed states: not statistics
         local = strategy.run(lambda v=variable: tf.identity(v))
         variable.assign(strategy.reduce("MEAN", local, axis=None))
+
+
+def _per_example(loss) -> keras.losses.Loss:
+    """The compiled word loss, unreduced (the global batch average is taken across replicas)."""
+    if isinstance(loss, str):
+        return keras.losses.SparseCategoricalCrossentropy(reduction="none")
+    return type(loss).from_config({**loss.get_config(), "reduction": "none"})
 
 
 def accuracy(model: keras.Model, dataset: tf.data.Dataset) -> float:

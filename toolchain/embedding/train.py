@@ -30,6 +30,7 @@ from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
 from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, feature_dataset
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
+from toolchain.embedding.margin import AdditiveMarginLoss, MarginParams, with_cosine_words
 from toolchain.embedding.multi_worker import accuracy, fit_multi_worker
 from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier
 from toolchain.errors import KwsError
@@ -64,6 +65,9 @@ class TrainConfig:
     # ROOM_AND_DEVICE adds reverberation, microphone colouring and VTLP (voices and rooms never heard);
     # off by default until the shipped embeddings are retrained with it, so `make train` reproduces them
     augment: AugmentParams = AugmentParams()
+    # "softmax", or "am-softmax": words classified by cosine with a margin (margin.py)
+    word_loss: str = "softmax"
+    margin: MarginParams = MarginParams()
 
     @property
     def corpora(self) -> tuple[Path, ...]:
@@ -216,13 +220,28 @@ def _fit(model: keras.Model, strategy: tf.distribute.Strategy, train_ds, dev_ds,
     return len(history.history.get("loss", []))
 
 
-def _compile(model: keras.Model, learning_rate: float, steps: int, distill_weight: float | None = None) -> None:
+WORD_LOSSES = ("softmax", "am-softmax")
+
+
+def _word_loss(config: TrainConfig):
+    if config.word_loss not in WORD_LOSSES:
+        raise KwsError(f"--word-loss {config.word_loss!r}: not one of {', '.join(WORD_LOSSES)}")
+    if config.word_loss == "am-softmax":
+        return AdditiveMarginLoss(config.margin.margin, config.margin.scale)
+    return "sparse_categorical_crossentropy"
+
+
+def _with_word_layer(model: keras.Model, config: TrainConfig) -> keras.Model:
+    return with_cosine_words(model) if config.word_loss == "am-softmax" else model
+
+
+def _compile(model: keras.Model, learning_rate: float, steps: int, word_loss, distill_weight: float | None = None) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, steps))
     if distill_weight is None:
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=word_loss, metrics=["accuracy"])
         return
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss={"word_logits": "sparse_categorical_crossentropy", "teacher_projection": keras.losses.CosineSimilarity()},
+                  loss={"word_logits": word_loss, "teacher_projection": keras.losses.CosineSimilarity()},
                   loss_weights={"word_logits": 1.0, "teacher_projection": distill_weight},
                   metrics={"word_logits": "accuracy"})
 
@@ -259,13 +278,15 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     if config.max_steps_per_epoch:
         train_ds = train_ds.repeat()
     verbose = 1 if progress and sys.stdout.isatty() else 2 if progress else 0
+    word_loss = _word_loss(config)
     with strategy.scope():
         model, architecture, arch_params = _initial_classifier(config, len(class_names))
+        model = _with_word_layer(model, config)
     if config.init_from is not None and config.head_epochs > 0:
         for layer in model.layers[:-2]:
             layer.trainable = False
         with strategy.scope():
-            _compile(model, config.learning_rate, steps * config.head_epochs)
+            _compile(model, config.learning_rate, steps * config.head_epochs, word_loss)
         _fit(model, strategy, train_ds, dev_ds, steps, config.head_epochs, batch, None, False, verbose)
         for layer in model.layers:
             layer.trainable = True
@@ -279,7 +300,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         fit_dev = feature_dataset(distilled["dev"], batch, config.seed, False, tracks, config.frontend)
         distill_weight = config.distill_weight
     with strategy.scope():
-        _compile(fit_model, config.learning_rate, steps * config.epochs, distill_weight)
+        _compile(fit_model, config.learning_rate, steps * config.epochs, word_loss, distill_weight)
     epochs_run = _fit(fit_model, strategy, fit_train, fit_dev, steps, config.epochs, batch, workdir, config.resume, verbose)
     dev_acc = accuracy(model, dev_ds)
     test_acc = accuracy(model, feature_dataset(arrays["test"], batch, config.seed, False, tracks, config.frontend))
@@ -288,7 +309,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         keras.mixed_precision.set_global_policy("float32")
         # the same layers in float32 (an --init-from model is the parent's architecture too), so the
         # saved artifact and its int8 conversion never carry float16 weights
-        float_model = build_classifier(architecture, config.frontend.feature_shape, len(class_names), arch_params)[0]
+        float_model = _with_word_layer(build_classifier(architecture, config.frontend.feature_shape, len(class_names), arch_params)[0], config)
         float_model.set_weights(model.get_weights())
         model = float_model
     trunk = trunk_of(model)
@@ -372,6 +393,7 @@ def model_card(manifest: dict) -> str:
         f"- **Teacher**: " + (f"{manifest['teacher']['name']} (sha256 {manifest['teacher']['model_sha256'][:16]}…, "
                               f"weight {manifest['teacher']['distill_weight']}; {manifest['teacher']['loss']})"
                               if manifest.get('teacher') else "none"),
+        f"- **Word loss**: {_word_loss_text(t['config'])}",
         f"- **Languages**: {', '.join(manifest['languages'])}; {sum(len(v) for v in vocab.values())} words "
         f"+ `_silence_` + `_unknown_` = {len(manifest['classes'])} classes",
         f"- **Hardware**: {t['hardware']['machine']}, {t['hardware']['cpus']} CPUs, GPUs: {t['hardware']['gpus'] or 'none'}; TF {t['hardware']['tensorflow']}",
@@ -391,3 +413,10 @@ def model_card(manifest: dict) -> str:
     lines += ["", "## Measured by the benchmarks", "",
               "<!-- figures:model-card -->Not measured at this revision (`make bench`, then `make readme`).<!-- /figures:model-card -->"]
     return "\n".join(lines) + "\n"
+
+
+def _word_loss_text(config: dict) -> str:
+    if config.get("word_loss", "softmax") != "am-softmax":
+        return "softmax cross-entropy"
+    margin = config["margin"]
+    return f"additive-margin softmax (margin {margin['margin']:g}, scale {margin['scale']:g}; cosine word layer)"
