@@ -316,11 +316,14 @@ def export_firmware_cmd(model_dir, board, out, cpu, pyocd_target, inference_stri
 @click.argument("export_dir", type=click.Path(path_type=Path))
 @click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default="cmsis-nn", show_default=True,
               help="TFLM kernels to build with.")
-def run_emulated_cmd(export_dir, kernels):
+@click.option("--cycles", is_flag=True,
+              help="Run again under QEMU's execution trace and pace the Nano at the cycles per instruction estimated "
+                   "from the executed instructions (Cortex-M4 TRM timings); ~100x slower than the counted run.")
+def run_emulated_cmd(export_dir, kernels, cycles):
     """Build a qemu-mps2-an386 export with the real TFLM, run it on QEMU's Cortex-M4F and compare with the host."""
     from toolchain.firmware.selftest import run_emulated, summary_lines
 
-    report = run_emulated(export_dir, kernels)
+    report = run_emulated(export_dir, kernels, cycles=cycles)
     for line in summary_lines(report):
         click.echo(line)
     exact = report["bit_exact"]

@@ -21,9 +21,9 @@ CPI_SOURCE = ("Cortex-M4 TRM (Arm DDI 0439B) §3.3.1 instruction timings: ALU/MA
               "1.0-2.0 assumed for TFLM kernels with flash wait states, not measured on silicon")
 
 
-def latency_ms_range(instructions: float, clock_hz: float) -> tuple[float, float]:
-    """(fastest, slowest) milliseconds for `instructions` at `clock_hz`, over CPI_RANGE."""
-    low, high = CPI_RANGE
+def latency_ms_range(instructions: float, clock_hz: float, cpi_range: tuple[float, float] = CPI_RANGE) -> tuple[float, float]:
+    """(fastest, slowest) milliseconds for `instructions` at `clock_hz`, over `cpi_range` (default CPI_RANGE)."""
+    low, high = cpi_range
     return round(instructions * low / clock_hz * 1000, 2), round(instructions * high / clock_hz * 1000, 2)
 
 

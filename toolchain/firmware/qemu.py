@@ -30,8 +30,9 @@ class EmulatorRun:
     wall_s: float
 
 
-def qemu_command(elf: Path) -> list[str]:
-    return ["qemu-system-arm", *QEMU_ARGS, "-kernel", str(elf)]
+def qemu_command(elf: Path, *extra: str) -> list[str]:
+    """The command that runs `elf`; `extra` adds options (toolchain.firmware.cycles adds its trace log)."""
+    return ["qemu-system-arm", *QEMU_ARGS, *extra, "-kernel", str(elf)]
 
 
 def run_elf(elf: Path, timeout_s: float = 600) -> EmulatorRun:

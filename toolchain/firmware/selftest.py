@@ -11,7 +11,9 @@ streaming model's firmware runs its twin every hop: each hop's output is compare
 TFLM fed the same frames, each decision also with the whole-window model. The executed
 instructions per stage (per hop for a twin) and per model operator (the board times each one), and
 the Nano's share of core time go into `OUT/report.json` (one entry per kernel set) and the `measured`
-section of `OUT/firmware_manifest.json`.
+section of `OUT/firmware_manifest.json`. With `cycles=True` the image runs once more under QEMU's
+execution trace and the Nano's pace uses the cycles per instruction estimated from the executed
+instructions (toolchain.firmware.cycles) instead of the assumed range.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from toolchain.artifacts import sha256_file, write_json_atomic
 from toolchain.errors import KwsError, bad_input
 from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE, latency_ms_range
 from toolchain.firmware.build import build_project
+from toolchain.firmware.cycles import trace_cycles
 from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
 from toolchain.firmware.tools import KERNELS
 
@@ -40,16 +43,18 @@ NANO_BOARD = "nano33ble"
 NANO_CORE_SHARE_BUDGET = 0.6
 
 
-def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float = 600) -> dict:
+def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float = 600, cycles: bool = False) -> dict:
     """Build, run and compare one self-test export; return (and record) its report.
 
     Args:
         export_dir: a `kws export-firmware --board qemu-mps2-an386` output.
         kernels: "cmsis-nn" or "reference" (TFLM's portable kernels).
-        timeout_s: QEMU wall-clock limit.
+        timeout_s: QEMU wall-clock limit (of each run).
+        cycles: also trace the run and estimate Cortex-M4 cycles (about 100× slower than the counted run).
     Returns:
         the report: bit-exactness of features/outputs/decisions, detections, instruction counts
-        per stage, per model operator and per second of audio, image sizes, arena used.
+        per stage, per model operator and per second of audio, image sizes, arena used; with
+        `cycles`, a `cycles` section (toolchain.firmware.cycles.summarise) that paces the Nano.
     """
     export_dir = Path(export_dir)
     if kernels not in KERNELS:
@@ -65,6 +70,7 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
     host = host_simulation(manifest, _test_audio(project), _device_features(device, 0))
     comparison = compare(device, host)
     counts = instruction_counts(device, manifest, host)
+    estimate = cycle_estimate(image.elf, run, timeout_s) if cycles else None
     report = {
         "board": manifest["board"], "machine": MACHINE, "kernels": kernels, "qemu": _qemu_version(),
         "model_sha256": manifest["source"]["model_sha256"],
@@ -77,8 +83,9 @@ def run_emulated(export_dir: Path, kernels: str = "cmsis-nn", timeout_s: float =
         "inference_stride_ms": int(manifest["realtime"]["streaming"]["inference_stride_ms"]),
         **comparison,
         "instructions": counts,
-        "nano33ble_pace": nano_pace(counts),
-        "cycles_per_instruction": {"range": list(CPI_RANGE), "source": CPI_SOURCE},
+        "nano33ble_pace": nano_pace(counts, estimate),
+        "cycles_per_instruction": cycles_per_instruction(estimate),
+        **({"cycles": estimate} if estimate else {}),
         "wall_s": run.wall_s,
     }
     _record(export_dir, manifest, kernels, report)
@@ -344,21 +351,59 @@ def per_op_counts(ops: list[dict], layers: list[dict]) -> list[dict]:
     return rows
 
 
-def nano_pace(counts: dict) -> dict:
+def cycle_estimate(elf: Path, run, timeout_s: float) -> dict:
+    """The `cycles` section: `elf` run again under QEMU's execution trace (toolchain.firmware.cycles). A trace
+    whose instructions differ from `-icount`'s, or whose output differs from the counted run's, prices
+    another run than the one counted: KwsError."""
+    section, lines = trace_cycles(elf, timeout_s)
+    check = section["instruction_check"]
+    check["same_output_as_counted_run"] = lines == run.lines
+    if not (check["ok"] and check["same_output_as_counted_run"]):
+        raise KwsError(f"{elf}: the execution trace does not match the counted run ({check}); no cycle estimate")
+    return section
+
+
+def cycles_per_instruction(cycles: dict | None) -> dict:
+    """The CPI the pace used: estimated for the measured stages (P = 1..3, typical P = 2), else CPI_RANGE."""
+    if not cycles:
+        return {"range": list(CPI_RANGE), "source": CPI_SOURCE}
+    cpi = (cycles["stages"] or {}).get("measured", cycles["whole_run"])["cpi"]
+    return {"range": [cpi[0], cpi[2]], "estimate": cpi[1], "source": cycles["source"]}
+
+
+def nano_pace(counts: dict, cycles: dict | None = None) -> dict:
     """The Nano 33 BLE's share of core time for this firmware, from the instructions counted per second of
-    audio (frontend + model + recognizer) over the cycles-per-instruction range, against issue #10's budget."""
+    audio (frontend + model + recognizer), against issue #10's budget. With a `cycles` section each stage's
+    instructions are priced at its estimated CPI (range P = 1..3, estimate P = 2); without, over CPI_RANGE."""
     from toolchain.convert.cost import CORE_MODELS
     from toolchain.export.firmware import BOARDS
 
     core = CORE_MODELS[BOARDS[NANO_BOARD].core]
-    per_second = counts["per_second_of_audio"]["total"]
-    share = [round(per_second * cpi / core.clock_hz, 4) for cpi in CPI_RANGE]
+    per_second = counts["per_second_of_audio"]
     model = counts.get("model_per_hop", counts["model_per_inference"])["mean"]
-    return {"board": NANO_BOARD, "core": core.name, "instructions_per_second": per_second,
-            "core_share_range": share, "core_share_budget": NANO_CORE_SHARE_BUDGET,
-            "within_budget": share[1] <= NANO_CORE_SHARE_BUDGET,
-            "decision_every_ms": counts["per_second_at_stride_ms"],
-            "model_ms_per_run_range": list(latency_ms_range(model, core.clock_hz))}
+    pace = {"board": NANO_BOARD, "core": core.name, "instructions_per_second": per_second["total"]}
+    if not cycles:
+        share = [round(per_second["total"] * cpi / core.clock_hz, 4) for cpi in CPI_RANGE]
+        return dict(pace, core_share_range=share, core_share_budget=NANO_CORE_SHARE_BUDGET,
+                    within_budget=share[1] <= NANO_CORE_SHARE_BUDGET, decision_every_ms=counts["per_second_at_stride_ms"],
+                    model_ms_per_run_range=list(latency_ms_range(model, core.clock_hz)), cpi_source="assumed")
+    cpi = _stage_cpi(cycles)
+    cycles_per_second = [sum(per_second[stage] * cpi[stage][p] for stage in cpi) for p in range(3)]
+    share = [round(c / core.clock_hz, 4) for c in cycles_per_second]
+    return dict(pace, core_share_range=[share[0], share[2]], core_share_budget=NANO_CORE_SHARE_BUDGET,
+                within_budget=share[2] <= NANO_CORE_SHARE_BUDGET, decision_every_ms=counts["per_second_at_stride_ms"],
+                model_ms_per_run_range=list(latency_ms_range(model, core.clock_hz, (cpi["model"][0], cpi["model"][2]))),
+                cpi_source="estimated from the executed instructions (kws run-emulated --cycles)",
+                core_share_estimate=share[1], within_budget_estimate=share[1] <= NANO_CORE_SHARE_BUDGET,
+                model_ms_per_run_estimate=latency_ms_range(model, core.clock_hz, (cpi["model"][1],) * 2)[0],
+                cycles_per_second=[int(c) for c in cycles_per_second], cycles_per_instruction=cpi)
+
+
+def _stage_cpi(cycles: dict) -> dict[str, list[float]]:
+    """CPI (P = 1, 2, 3) of the frontend, model and recognizer stages; the whole run's where a stage was not told apart."""
+    stages = cycles["stages"] or {}
+    whole = cycles["whole_run"]["cpi"]
+    return {stage: (stages.get(stage) or {}).get("cpi") or whole for stage in ("frontend", "model", "recognizer")}
 
 
 def _firmware_manifest(export_dir: Path) -> dict:
@@ -431,9 +476,33 @@ def summary_lines(report: dict) -> list[str]:
     run = max(1, sum(by_op.values()))
     lines.append("instructions per run by op: " + ", ".join(f"{op} {count:,} ({count / run:.0%})" for op, count in
                                                               sorted(by_op.items(), key=lambda item: -item[1])))
+    lines += _cycle_lines(report["cycles"]) if report.get("cycles") else []
     pace = report["nano33ble_pace"]
     low, high = pace["core_share_range"]
+    verdict = {True: "within", False: "OVER"}
+    if "core_share_estimate" in pace:
+        share = (f"{pace['core_share_estimate']:.0%} of the core at the estimated CPI, {low:.1%}–{high:.1%} for P = 1..3 "
+                 f"(budget {pace['core_share_budget']:.0%}: {verdict[pace['within_budget_estimate']]}, "
+                 f"at P = 3 {verdict[pace['within_budget']]})")
+    else:
+        share = (f"{low:.0%}–{high:.0%} of the core at CPI {CPI_RANGE[0]:g}–{CPI_RANGE[1]:g} assumed "
+                 f"(budget {pace['core_share_budget']:.0%}: {verdict[pace['within_budget']]})")
     lines.append(f"{pace['board']} ({pace['core']}): {pace['instructions_per_second']:,} instructions per second of audio = "
-                 f"{low:.0%}–{high:.0%} of the core (budget {pace['core_share_budget']:.0%}: "
-                 f"{'within' if pace['within_budget'] else 'OVER'}); a decision every {pace['decision_every_ms']} ms")
+                 f"{share}; a decision every {pace['decision_every_ms']} ms")
     return lines
+
+
+def _cycle_lines(cycles: dict) -> list[str]:
+    """The `cycles` section in three lines: CPI per stage, where the cycles go, the trace against -icount."""
+    stages = cycles["stages"] or {"whole run": cycles["whole_run"]}
+    check = cycles["instruction_check"]
+    cpi = ", ".join(f"{name} {'/'.join(f'{v:.3f}' for v in stages[name]['cpi'])}"
+                    for name in ("frontend", "model", "recognizer", "measured", "whole run") if name in stages)
+    top = ", ".join(f"{row['function'].split('(')[0]} {row['share_of_cycles']:.0%} (CPI {row['cpi'][1]:.2f})"
+                    for row in cycles["functions"][:5])
+    return [f"cycles per instruction at P = 1/2/3 (Cortex-M4 TRM timings of the executed instructions, zero wait states): {cpi}",
+            f"most cycles: {top}",
+            f"trace vs -icount: {check['trace_instructions_between_first_and_last_read']:,} vs "
+            f"{check['icount_instructions_between_first_and_last_read']:,} instructions over {check['timer_reads']} timer reads "
+            f"(difference {check['difference']}, worst interval {check['worst_interval_difference']}, one tick "
+            f"{check['resolution_instructions']}); {check['trace_instructions']:,} traced in all"]
