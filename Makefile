@@ -115,7 +115,11 @@ $(VOICES_WORK)/embedding-espeak-only-room/manifest.json: | corpus
 $(VOICES_WORK)/embedding-espeak-only-recipe-distill3/manifest.json: | corpus distill-setup
 	$(KWS) train-embedding --corpus $(CORPUS) $(RECIPE_FLAGS) --distill-weight 3 --out $(@D)
 
-ABLATIONS = plain teacher room recipe-distill3
+# The recipe with the additive-margin softmax word loss instead of plain softmax (toolchain/embedding/margin.py).
+$(VOICES_WORK)/embedding-espeak-only-recipe-am/manifest.json: | corpus distill-setup
+	$(KWS) train-embedding --corpus $(CORPUS) $(RECIPE_FLAGS) --word-loss am-softmax --out $(@D)
+
+ABLATIONS = plain teacher room recipe-distill3 recipe-am
 
 bench-voices: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json \
 		$(foreach a,$(ABLATIONS),$(VOICES_WORK)/embedding-espeak-only-$(a)/manifest.json)

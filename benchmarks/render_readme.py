@@ -377,10 +377,8 @@ def _ci_pct(f: dict, key: str) -> str:
 
 def _trained_on(f: dict, run: str) -> str:
     """The voice families and teacher a voices.json run's embedding was trained with."""
-    teacher = str(f[f"{run}_teacher"])
-    name = re.search(r"'name': '([^']+)'", teacher)
-    teacher = name[1] if name else teacher
-    return f[f"{run}_voice_families"] + (f", teacher {teacher}" if teacher != "None" else "")
+    teacher = f[f"{run}_teacher_name"]
+    return f[f"{run}_voice_families"] + (f", teacher {teacher}" if teacher else "")
 
 
 def voices_table(s: Sources) -> str:
@@ -497,20 +495,16 @@ def voices_verdict(s: Sources) -> str:
     return "; ".join(parts) or "no leave-one-family-out run in voices.json"
 
 
-def _distill_weight(f: dict, run: str) -> float:
-    """The teacher loss's weight of a voices.json run (0: no teacher)."""
-    teacher = str(f[f"{run}_teacher"])
-    if teacher == "None":
-        return 0.0
-    weight = re.search(r"'distill_weight': ([0-9.]+)", teacher)
-    return float(weight[1]) if weight else 1.0
+def _recipe_parts(f: dict, run: str) -> list[str]:
+    """What a voices.json run's embedding was trained with, beyond plain softmax on one family."""
+    weight = f[f"{run}_distill_weight"]
+    teacher = "teacher" + (f" (loss weight {weight:g})" if weight not in (0.0, 1.0) else "")
+    return [part for part, used in ((teacher, weight > 0), ("room augmentation", f[f"{run}_room_augment"]),
+                                    ("additive-margin softmax", f[f"{run}_word_loss"] == "am-softmax")) if used]
 
 
 def _recipe(f: dict, run: str) -> str:
-    weight = _distill_weight(f, run)
-    teacher = "teacher" + (f" (loss weight {weight:g})" if weight not in (0.0, 1.0) else "")
-    parts = [part for part, used in ((teacher, weight > 0), ("room augmentation", f.get(f"{run}_room_augment"))) if used]
-    return " + ".join(parts) if parts else "neither"
+    return " + ".join(_recipe_parts(f, run)) or "neither"
 
 
 def voices_ablation(s: Sources) -> str:
@@ -537,7 +531,7 @@ def voices_ablation(s: Sources) -> str:
             continue
         trained, tested = lofo.removeprefix("lofo_").split("_to_")
         runs = sorted([*(run for run in ablations if run.endswith(f"_{trained}_to_{tested}")), lofo],
-                      key=lambda run: ((_distill_weight(f, run) > 0) + bool(f.get(f"{run}_room_augment")), _distill_weight(f, run)))
+                      key=lambda run: (len(_recipe_parts(f, run)), f[f"{run}_distill_weight"]))
         rows = [(_recipe(f, run) + (" (the recipe run above)" if run == lofo else ""), run, "head") for run in runs]
         for label, run, scorer in [*rows, ("EfficientWord-Net (the peer)", lofo, "peer")]:
             cells = []

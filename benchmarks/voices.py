@@ -79,7 +79,9 @@ def flat_figures(prefix: str, report: dict) -> dict:
     e = report["embedding"]
     figures = {f"{prefix}_embedding_hash": e["embedding_hash"], f"{prefix}_manifest_sha256": e["manifest_sha256"][:16],
                f"{prefix}_architecture": e["architecture"], f"{prefix}_voice_families": ",".join(e["voice_families"]),
-               f"{prefix}_teacher": str(e["teacher"]), f"{prefix}_room_augment": e.get("room_augment"),
+               f"{prefix}_teacher_name": (e["teacher"] or {}).get("name"),
+               f"{prefix}_distill_weight": (e["teacher"] or {}).get("distill_weight", 0.0),
+               f"{prefix}_room_augment": e.get("room_augment"), f"{prefix}_word_loss": e.get("word_loss"),
                f"{prefix}_unseen_family": report["unseen_family"]}
     for group in GROUPS:
         figures[f"{prefix}_{group}_trained_words"] = report["targets"][group]["trained_words"]

@@ -169,7 +169,8 @@ def embedding_record(embedding: Embedding) -> dict:
             "manifest_sha256": hashlib.sha256((Path(embedding.path) / "manifest.json").read_bytes()).hexdigest(),
             "architecture": manifest["architecture"], "corpora": [corpus.get("path"), *(c["path"] for c in corpus.get("extra", []))],
             "voice_families": corpus.get("voice_families") or [], "teacher": manifest.get("teacher"),
-            "room_augment": _room_augmented(manifest)}
+            "room_augment": _room_augmented(manifest),
+            "word_loss": manifest.get("training", {}).get("config", {}).get("word_loss", "softmax")}
 
 
 def _room_augmented(manifest: dict) -> bool:
