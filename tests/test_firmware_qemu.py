@@ -137,6 +137,14 @@ def test_measured_instructions_pace_the_nano(converted, cmsis_run, tmp_path):
     assert high == pytest.approx(per_inference * CPI_RANGE[1] / 64e6 * 1000, abs=0.01)
     assert realtime["latency_ms_estimate"] == high and "counted" in realtime["latency_source"]
     assert realtime["inference_stride_ms"] >= high and realtime["keeps_up"]
+    # a traced run (`kws run-emulated --cycles`): each stage at its own estimated CPI, planned on the slow end
+    traced = tmp_path / "traced.json"
+    stages = {"model": {"cpi": [1.1, 1.2, 1.3]}, "frontend": {"cpi": [1.2, 1.25, 1.4]}}
+    traced.write_text(json.dumps({"runs": {"cmsis-nn": dict(report, cycles={"stages": stages})}}))
+    paced = export_firmware(converted, "nano33ble", tmp_path / "nano-traced", measured=traced)["realtime"]
+    assert list(paced["latency_ms_range"]) == [pytest.approx(per_inference * cpi / 64e6 * 1000, abs=0.01) for cpi in (1.1, 1.3)]
+    assert paced["latency_ms_estimate"] == paced["latency_ms_range"][1] < high
+    assert "estimated from the executed instructions" in paced["latency_source"]
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"runs": {"cmsis-nn": dict(report, model_sha256="0" * 64)}}))
     with pytest.raises(KwsError, match="is not this model"):

@@ -21,7 +21,7 @@ from toolchain.export.c_arrays import array_header, array_source
 from toolchain.export.op_resolver import resolver_header
 from toolchain.export.settings_header import settings_header, tensor_arena_size
 from toolchain.export.test_audio import test_audio_files, test_audio_samples
-from toolchain.export.measured_latency import CPI_RANGE, latency_ms_range, measured_load
+from toolchain.export.measured_latency import measured_latency, measured_load
 from toolchain.frontend import FrontendParams
 from toolchain.outputs import claim_artifact
 from toolchain.streaming import StreamingParams, audio_ring_samples, max_inference_stride_ms
@@ -253,14 +253,11 @@ def realtime_plan(core: CoreModel | None, model_streaming: StreamingParams, fron
     latency_range, source = None, "MACs × cycles per MAC" if core else None
     if load and core:
         # counted instructions; the frontend runs on every frame, whatever the stride, and takes its share first
-        latency_range = latency_ms_range(load["instructions_per_inference"], core.clock_hz)
+        latency_range, frontend_share, source = measured_latency(load, core.clock_hz, "inference")
         estimate = latency_range[1]
-        frontend_share = load["frontend_instructions_per_second"] * CPI_RANGE[1] / core.clock_hz
         if frontend_share >= 1:
             raise KwsError(f"the micro frontend alone needs {frontend_share:.0%} of {core.name}: use a faster core")
         busy_ms = estimate / (1 - frontend_share) * REALTIME_MARGIN
-        source = f"{load['instructions_per_inference']:,} instructions per inference counted on an emulated Cortex-M4 " \
-                 f"({load['kernels']}) × {CPI_RANGE[0]:g}–{CPI_RANGE[1]:g} cycles per instruction"
     else:
         estimate = core_latency_ms(total_macs(model), core) if core else None
         busy_ms = estimate * REALTIME_MARGIN if estimate is not None else 0.0
@@ -310,11 +307,8 @@ def _stream_realtime(core: CoreModel | None, model_streaming: StreamingParams, f
                        "give a multiple of it")
     latency_range, source, estimate, frontend_share = None, "MACs × cycles per MAC" if core else None, None, 0.0
     if load and core:
-        latency_range = latency_ms_range(load["instructions_per_inference"], core.clock_hz)
+        latency_range, frontend_share, source = measured_latency(load, core.clock_hz, "hop")
         estimate = latency_range[1]
-        frontend_share = load["frontend_instructions_per_second"] * CPI_RANGE[1] / core.clock_hz
-        source = f"{load['instructions_per_inference']:,} instructions per hop counted on an emulated Cortex-M4 " \
-                 f"({load['kernels']}) × {CPI_RANGE[0]:g}–{CPI_RANGE[1]:g} cycles per instruction"
     elif core:
         estimate = core_latency_ms(total_macs(model), core)
     busy_ms = estimate / max(1e-9, 1 - frontend_share) * REALTIME_MARGIN if estimate is not None else 0.0

@@ -43,4 +43,28 @@ def measured_load(report_path: Path, model_sha256: str, kernels: str = "cmsis-nn
     if not all(exact.get(key) for key in ("features_vs_tflm_c", "features_vs_toolchain_frontend", "outputs", "decisions")):
         raise bad_input(report_path, "that emulated run was not bit-exact with the host; its figures are not trusted")
     return {"kernels": kernels, "instructions_per_inference": counts["model_per_inference"]["mean"] + counts["recognizer_per_inference"],
-            "frontend_instructions_per_second": counts["per_second_of_audio"]["frontend"]}
+            "frontend_instructions_per_second": counts["per_second_of_audio"]["frontend"], "cpi": traced_cpi(run)}
+
+
+def traced_cpi(run: dict) -> dict | None:
+    """The model's and the frontend's cycles per instruction at P = 1, 2, 3 from a `kws run-emulated
+    --cycles` run (the instructions each stage executed, priced by the TRM); None without a trace."""
+    stages = (run.get("cycles") or {}).get("stages") or {}
+    if "model" not in stages or "frontend" not in stages:
+        return None
+    return {"model": stages["model"]["cpi"], "frontend": stages["frontend"]["cpi"]}
+
+
+def measured_latency(load: dict, clock_hz: float, unit: str) -> tuple[tuple[float, float], float, str]:
+    """(latency range in ms, the frontend's share of the core, where they come from) for `measured_load`'s
+    counts: × the traced CPI where the report has it (range P = 1..3), else × CPI_RANGE. Pacing takes
+    the slow end of both, so a board is never planned on its best case."""
+    cpi = load.get("cpi")
+    model_cpi = (cpi["model"][0], cpi["model"][2]) if cpi else CPI_RANGE
+    frontend_cpi = cpi["frontend"][2] if cpi else CPI_RANGE[1]
+    how = ("cycles per instruction estimated from the executed instructions (`kws run-emulated --cycles`: Cortex-M4 "
+           "TRM timings, zero wait states)" if cpi else "cycles per instruction (assumed range)")
+    source = (f"{load['instructions_per_inference']:,} instructions per {unit} counted on an emulated Cortex-M4 "
+              f"({load['kernels']}) × {model_cpi[0]:g}–{model_cpi[1]:g} {how}")
+    return (latency_ms_range(load["instructions_per_inference"], clock_hz, model_cpi),
+            load["frontend_instructions_per_second"] * frontend_cpi / clock_hz, source)
