@@ -1,8 +1,10 @@
 """The 1 h stream at the Nano 33 BLE Sense's pace on an embedding that streams, scored on TFLM.
 
 The demo keyword (work/demo's word and shots, demo_keyword.py) is enrolled on `--embedding` (default:
-the shipped models/embedding) and converted; `kws export-firmware --board nano33ble` picks the pace the
-board keeps (a streaming embedding's twin runs once per hop, and must fit in it); `stream-eval` then
+the shipped models/embedding) and converted; the converted model runs on the emulated Cortex-M4 (`kws
+run-emulated --cycles`: instructions counted, priced by the TRM), and `kws export-firmware --board
+nano33ble --measured` picks the pace the board keeps from that count (a streaming embedding's twin runs
+once per hop, and must fit in it; the MAC-model estimate is written beside it); `stream-eval` then
 scores the 1 h stream that benchmarks/device.py scores (same keyword, corpus and seed) at that pace
 with the default runtime, which runs a streaming twin hop by hop on TFLM as the firmware does. TPR
 at the model's threshold and the fewest false accepts per hour at 90 % and 95 % TPR are written
@@ -14,6 +16,7 @@ pace the Nano keeps for it (how it ran before streaming), measured in the same r
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from demo_keyword import DEMO_CORPUS, demo_keyword_on, embedding_argument, embedding_figures
@@ -34,7 +37,10 @@ def main() -> None:
     args = parser.parse_args()
 
     report = demo_keyword_on(args.embedding, OUT)
-    realtime = export_firmware(OUT / "converted", BOARD, OUT / "firmware", force=True)["realtime"]
+    mac_model = export_firmware(OUT / "converted", BOARD, OUT / "firmware", force=True)["realtime"]
+    emulated = _counted_on_the_emulated_board(OUT / "converted")
+    realtime = export_firmware(OUT / "converted", BOARD, OUT / "firmware", measured=emulated, force=True)["realtime"]
+    pace = json.loads(emulated.read_text())["runs"]["cmsis-nn"]["nano33ble_pace"]
     streams = stream_eval(OUT / "converted", DEMO_CORPUS, OUT / "stream", hours=HOURS,
                           inference_stride_ms=realtime["inference_stride_ms"])
     twin = report["stream"]
@@ -43,13 +49,28 @@ def main() -> None:
         "macs_per_inference": twin["macs_per_hop"] if twin else report["total_macs"],
         "hop_ms": twin["hop_ms"] if twin else None, "macs_per_s": twin["macs_per_second"] if twin else None,
         "nano_latency_ms_estimate": realtime["latency_ms_estimate"], "nano_keeps_up": realtime["keeps_up"],
-        "nano_core_share_estimate": realtime.get("core_share_estimate"),
+        "nano_core_share_estimate": realtime.get("core_share_estimate"), "nano_latency_source": realtime["latency_source"],
+        "nano_latency_ms_mac_model": mac_model["latency_ms_estimate"], "nano_core_share_mac_model": mac_model.get("core_share_estimate"),
+        "emulated_instructions_per_s": pace["instructions_per_second"], "emulated_core_share_low": pace["core_share_range"][0],
+        "emulated_core_share_high": pace["core_share_range"][1], "emulated_core_share_estimate": pace["core_share_estimate"],
+        "emulated_model_cpi": pace["cycles_per_instruction"]["model"][1],
+        "emulated_frontend_cpi": pace["cycles_per_instruction"]["frontend"][1],
         "runtime": streams["runtime"], "frontend_seam_values_differing": streams["frontend_seam_values_differing"],
     } | stream_figures("stream", streams)
     print(f"{figures['embedding']} ({figures['embedding_architecture']}, {figures['embedding_hash']}), "
           f"{figures['macs_per_inference']:,} MACs per inference")
     print_stream(f"{BOARD}, ~{realtime['latency_ms_estimate']} ms per inference", streams)
     write_results("nano_stream", figures, args.results_dir)
+
+
+def _counted_on_the_emulated_board(converted: Path) -> Path:
+    """The same converted model on the emulated Cortex-M4 (`kws run-emulated --cycles`): its report.json,
+    whose counted instructions and traced CPI pace the Nano instead of MACs × cycles per MAC."""
+    from toolchain.firmware.selftest import REPORT, run_emulated
+
+    export_firmware(converted, "qemu-mps2-an386", OUT / "emulated", force=True)
+    run_emulated(OUT / "emulated", cycles=True)
+    return OUT / "emulated" / REPORT
 
 
 def _whole_window_at_the_nano_pace(converted: Path) -> dict:
