@@ -1,5 +1,7 @@
 """Embedding training: a tiny run, its artifact, resume and continuing from an existing embedding."""
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +109,11 @@ def test_additive_margin_training_keeps_the_trunk_and_reloads(synth_corpus, tmp_
     assert "additive-margin softmax (margin 0.3" in (out / "MODEL_CARD.md").read_text()
     loaded = load_embedding(out)
     assert isinstance(loaded.classifier.get_layer("word_logits"), CosineWords)
+    # a fresh process that never imported margin.py (as benchmarks and `kws enroll` load it)
+    fresh_load = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from toolchain.embedding.artifact "
+                                 "import load_embedding; print(load_embedding(Path(sys.argv[1])).hash)", str(out)],
+                                capture_output=True, text=True)
+    assert fresh_load.returncode == 0 and fresh_load.stdout.split()[-1] == loaded.hash, fresh_load.stderr[-2000:]
     cosines = loaded.classifier.predict(np.zeros((2, 49, 40), np.float32), verbose=0)
     assert np.all(np.abs(cosines) <= 1 + 1e-5)
     fresh = build_classifier("ds_cnn_stream_small", (49, 40), len(manifest["classes"]))[0]

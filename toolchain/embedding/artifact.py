@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from toolchain.artifacts import load_keras_model, read_manifest
+from toolchain.embedding import margin  # noqa: F401  registers CosineWords, the word layer of --word-loss am-softmax classifiers
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
 from toolchain.errors import KwsError, bad_input
 from toolchain.frontend import FrontendParams
