@@ -198,7 +198,7 @@ def _window_baseline(f: dict) -> str:
     if "window_stride_ms" not in f:
         return ""
     return (f" Same run, the same keyword's whole-window int8 model ({_millions(f['window_macs_per_inference'])} MACs, "
-            f"~{f['window_nano_latency_ms_estimate']:.0f} ms estimated) every {f['window_stride_ms']} ms as the Nano would run it "
+            f"~{f['window_nano_latency_ms_estimate']:.0f} ms by the MAC model) every {f['window_stride_ms']} ms as the Nano would run it "
             f"without streaming: {_at_threshold(f, 'window')}; {_at_tpr(f, 'window', 95)}; {_at_tpr(f, 'window')}.")
 
 
