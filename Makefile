@@ -87,7 +87,7 @@ corpus-kokoro: $(KOKORO_CORPUS)/manifest.json $(KOKORO_HELDOUT)/manifest.json
 
 # Voices never heard (benchmarks/voices.py): the shipped recipe trained on one voice family alone, each
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.
-# ~37 + ~6 min of training on 2 busy cores (plus the ablation's four, 23-40 min each), then ~28 min of evaluation
+# ~37 + ~6 min of training on 2 busy cores (plus the ablation's five, 23-40 min each), then ~28 min of evaluation
 # (16 targets per group; 1,938 CPU-s with the ablation's five).
 VOICES_WORK := $(WORK)/bench_voices
 ONE_FAMILY_FLAGS = --architecture ds_cnn_stream --epochs $(EPOCHS) --seed 0 --force
