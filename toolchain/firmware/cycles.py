@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Iterable
 
 from toolchain.errors import KwsError
-from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, qemu_command
+from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, output_lines, qemu_command
 from toolchain.firmware.tools import require_tools
 
 REFILL_CYCLES = (1, 2, 3)  # P after a taken branch: best, typical, worst
@@ -516,7 +516,7 @@ def trace_cycles(elf: Path, timeout_s: float = 1800) -> tuple[dict, list[str]]:
             timer.cancel()
             process.stdout.close()
         output.seek(0)
-        lines = output.read().decode("utf-8", "replace").replace("\r\n", "\n").splitlines()
+        lines = output_lines(output.read())
     if counts is None or process.returncode != 0:
         why = f"still running after {timeout_s:g} s" if process.returncode < 0 else f"exit {process.returncode}"
         raise KwsError(f"{elf}: the traced QEMU run failed ({why}): {lines[-1][:200] if lines else 'no output'}")

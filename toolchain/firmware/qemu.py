@@ -43,8 +43,12 @@ def run_elf(elf: Path, timeout_s: float = 600) -> EmulatorRun:
         result = subprocess.run(qemu_command(Path(elf)), capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
         raise KwsError(f"{elf}: still running on QEMU after {timeout_s:g} s; the firmware hangs or its test audio is too long") from exc
-    text = (result.stdout + result.stderr).decode("utf-8", "replace")
-    return EmulatorRun(text.replace("\r\n", "\n").splitlines(), result.returncode, round(time.time() - started, 2))
+    return EmulatorRun(output_lines(result.stdout + result.stderr), result.returncode, round(time.time() - started, 2))
+
+
+def output_lines(raw: bytes) -> list[str]:
+    """The program's semihosting output as lines (a traced run's must equal the counted run's, so one decoding)."""
+    return raw.decode("utf-8", "replace").replace("\r\n", "\n").splitlines()
 
 
 def check_calibration(lines: list[str], where: Path) -> dict:
