@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro distill-setup bench bench-voices readme flash clean
+.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico distill-setup bench bench-voices bench-pico readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -85,6 +85,15 @@ $(KOKORO_HELDOUT)/manifest.json: | setup
 
 corpus-kokoro: $(KOKORO_CORPUS)/manifest.json $(KOKORO_HELDOUT)/manifest.json
 
+# The third voice family, SVOX Pico (corpus/pico.py), for evaluation only: nothing trains or tunes on it.
+# Its five languages, all 48 words (16 are in no embedding's vocabulary), 24 utterances each; ~4 min.
+PICO_CORPUS := $(WORK)/corpus-pico
+
+$(PICO_CORPUS)/manifest.json: | setup
+	$(KWS) synth --engine pico --languages en,de,es,fr,it --variants 24 --seed 0 --out $(PICO_CORPUS)
+
+corpus-pico: $(PICO_CORPUS)/manifest.json
+
 # Voices never heard (benchmarks/voices.py): the shipped recipe trained on one voice family alone, each
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.
 # ~37 + ~6 min of training on 2 busy cores (plus the ablation's five, 23-40 min each), then ~28 min of evaluation
@@ -127,6 +136,12 @@ bench-voices: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(VOICES
 		--family-embedding espeak=$(VOICES_WORK)/embedding-espeak-only-recipe --family-embedding kokoro=$(VOICES_WORK)/embedding-kokoro-only-recipe \
 		$(foreach a,$(ABLATIONS),--ablation $(a)=$(VOICES_WORK)/embedding-espeak-only-$(a)) \
 		--embedding models/embedding --targets-per-group 16
+
+# A family no embedding heard (benchmarks/pico_voices.py): the shipped two and bench-voices' one-family
+# recipe runs, enrolled and tested on Pico voices, the peer beside; ~15 min of evaluation on 2 cores.
+bench-pico: $(PICO_CORPUS)/manifest.json $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json \
+		$(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json | distill-setup
+	$(PY) benchmarks/pico_voices.py --corpus $(PICO_CORPUS)
 
 # Training time only: EfficientWord-Net's real-speech embedding, the distillation teacher. Its wheel
 # declares PyAudio (which needs PortAudio to build) and packaging tools its model code never imports,

@@ -71,6 +71,9 @@ def test_targets_are_new_words_and_a_corpus_of_trained_words_says_so():
     targets = choose_voice_targets(clips, embedding, VoicesConfig(targets_per_group=None))
     assert targets["in_embedding"]["words"] == [("en", "three")] and not targets["in_embedding"]["trained_words"]
     assert len(targets["out_of_embedding"]["words"]) == 3 and targets["out_of_embedding"]["candidates"] == 3
+    # another embedding's vocabulary (pico_voices.py compares several on one corpus) is avoided too
+    targets = choose_voice_targets(clips, embedding, VoicesConfig(targets_per_group=None, avoid_words=("pt/sete",)))
+    assert sorted(targets["out_of_embedding"]["words"]) == [("pt", "feliz"), ("pt", "vinte")]
 
 
 def test_corpora_skip_a_language_still_being_written_and_take_a_language_from_the_first(synth_corpus, tmp_path):

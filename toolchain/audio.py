@@ -106,6 +106,14 @@ def speech_ms(audio: np.ndarray, rate: int = SAMPLE_RATE) -> int:
     return int(np.sum(level_db > floor_db + SPEECH_ABOVE_FLOOR_DB)) * SPEECH_HOP_MS
 
 
+def trim_silence(audio: np.ndarray, peak: float, rate: int, margin_s: float = 0.03) -> np.ndarray:
+    """Drop a synthesizer's leading and trailing near-silence (below 1 % of the peak), keeping a margin:
+    the corpus centres 1 s around the word, and a long silent tail would push the word out."""
+    loud = np.flatnonzero(np.abs(audio) > 0.01 * peak)
+    pad = int(margin_s * rate)
+    return audio[max(0, loud[0] - pad): loud[-1] + pad]
+
+
 def clipping_fraction(audio: np.ndarray) -> float:
     return float(np.mean(np.abs(audio) >= 0.999))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from toolchain.audio import trim_silence
 from toolchain.corpus.espeak import Espeak
 from toolchain.errors import KwsError
 
@@ -66,13 +67,6 @@ def to_kokoro_phonemes(ipa: str, vocab: dict[str, int]) -> str:
     return ipa
 
 
-def trim_silence(audio: np.ndarray, peak: float, margin_s: float = 0.03) -> np.ndarray:
-    """Drop the model's leading and trailing near-silence (below 1 % of the peak), keeping a margin."""
-    loud = np.flatnonzero(np.abs(audio) > 0.01 * peak)
-    pad = int(margin_s * KOKORO_RATE)
-    return audio[max(0, loud[0] - pad): loud[-1] + pad]
-
-
 class Kokoro:
     """One loaded model. espeak-ng only transcribes; Kokoro speaks."""
 
@@ -112,5 +106,5 @@ class Kokoro:
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         if peak < 1e-4:
             raise KwsError(f"kokoro: silent output for {utterance.text!r} in {utterance.language}")
-        audio = trim_silence(audio, peak)
+        audio = trim_silence(audio, peak, KOKORO_RATE)
         return np.clip(np.round(audio / peak * utterance.gain * 32767.0), -32768, 32767).astype(np.int16)

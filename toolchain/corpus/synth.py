@@ -1,7 +1,9 @@
 """`kws synth`: an offline multilingual corpus spoken by a synthesizer, written in the MSWC layout.
 
-Two voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
-range and amplitude) and Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`).
+Three voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
+range and amplitude), Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`) and SVOX
+Pico (pitch personas of its recorded speakers, speed, level; five languages, kept for evaluation:
+see `corpus/pico.py`).
 Voices are split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
 Each word is synthesised in a fresh forked process: espeak-ng carries state between syntheses, and
 a fixed sequence from a fresh engine is what makes the bytes repeat.
@@ -27,6 +29,7 @@ from toolchain.corpus.background import make_background
 from toolchain.corpus.espeak import VOICE_VARIANTS, Espeak, Utterance
 from toolchain.corpus.kokoro import Kokoro, KokoroUtterance, kokoro_voices
 from toolchain.corpus.languages import word_list
+from toolchain.corpus.pico import Pico, PicoUtterance, check_pico_languages, pico_voices
 from toolchain.corpus.mswc import SPLITS_COLUMNS
 from toolchain.corpus.ogg import with_fixed_serial
 from toolchain.corpus.speech_commands import BACKGROUND_DIR
@@ -36,7 +39,8 @@ from toolchain.outputs import claim_folder
 MSWC_RATE = 48000
 SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
 SET_NAMES = {"train": "TRAIN", "dev": "DEV", "test": "TEST"}
-ENGINES = ("espeak", "kokoro")
+ENGINES = ("espeak", "kokoro", "pico")
+ENGINE_CLASSES = {"espeak": lambda seed: Espeak(), "kokoro": Kokoro, "pico": Pico}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class SynthConfig:
             raise KwsError(f"--engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
         if self.words_per_language is not None and self.words_per_language < 1:
             raise KwsError(f"--words-per-language {self.words_per_language}: give at least 1 (or leave it out for every word)")
+        if self.engine == "pico":
+            check_pico_languages(self.languages)
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,12 @@ class PlannedClip:
     word: str
     link: str  # relative to <lang>/clips/, as in MSWC
     split: str
-    utterance: Utterance | KokoroUtterance
+    utterance: Utterance | KokoroUtterance | PicoUtterance
 
 
 def speakers(engine: str, seed: int) -> tuple[str, ...]:
+    if engine == "pico":
+        return pico_voices()
     return VOICE_VARIANTS if engine == "espeak" else tuple(v.name for v in kokoro_voices(seed))
 
 
@@ -101,6 +109,9 @@ def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list
                     rate_wpm=int(rng.integers(120, 221)), pitch=int(rng.integers(20, 81)),
                     pitch_range=int(rng.integers(20, 91)), volume=int(rng.integers(60, 161)),
                 )
+            elif config.engine == "pico":
+                utterance = PicoUtterance(text=word, language=language, voice=voice,
+                                          rate=int(rng.integers(80, 131)), volume=int(rng.integers(30, 81)))  # 100 peaks at full scale
             else:
                 utterance = KokoroUtterance(text=word, language=language, voice=voice,
                                             speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
@@ -137,7 +148,7 @@ def encode_opus(audio: np.ndarray, serial: int = 0) -> bytes:
 def _synthesise_word(job: tuple[Path, SynthConfig, list[PlannedClip]]) -> int:
     """Runs in a fresh process: all variants of one word, in plan order."""
     root, config, clips = job
-    engine = Espeak() if config.engine == "espeak" else Kokoro(config.seed)
+    engine = ENGINE_CLASSES[config.engine](config.seed)
     for clip in clips:
         seed = _word_seed(0, clip.language, clip.link)
         audio = to_mswc_clip(engine.speak(clip.utterance, seed), engine.sample_rate)

@@ -51,6 +51,9 @@ class VoicesConfig:
     bootstrap: int = 1000  # resamples of the targets behind each interval
     seed: int = 0
     peer: bool = True
+    # "lang/word" never chosen as targets besides the embedding's own vocabulary: the union of the
+    # vocabularies of several embeddings compared on one corpus, so that they all get the same targets
+    avoid_words: tuple[str, ...] = ()
 
 
 def equal_error_rate(scores: np.ndarray, is_target: np.ndarray) -> float:
@@ -108,6 +111,7 @@ def choose_voice_targets(clips: list[ClipRecord], embedding: Embedding, config: 
     New words (outside the vocabulary) when the group has any; a corpus holding only the vocabulary's
     words (a family's training corpus) gives trained words — said in the report, never mixed."""
     vocab = {(lang, w) for lang, words in embedding.manifest["vocabulary"].items() for w in words}
+    vocab |= {tuple(key.split("/", 1)) for key in config.avoid_words}
     own = set(embedding.manifest["languages"])
     words = sorted({(c.language, c.label) for c in clips})
     rng = np.random.default_rng(config.seed)
