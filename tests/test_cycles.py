@@ -82,6 +82,19 @@ def test_a_trace_that_misses_an_instruction_fails_the_check():
     assert check["difference"] == -1 and not check["ok"]
 
 
+def test_a_stage_the_trace_did_not_tell_apart_gets_the_whole_run_cpi():
+    from toolchain.export.measured_latency import measured_latency, traced_cpi
+
+    whole, model = [1.1, 1.3, 1.5], [1.2, 1.25, 1.4]
+    cpi = traced_cpi({"cycles": {"whole_run": {"cpi": whole}, "stages": {"model": {"cpi": model}}}})
+    assert cpi == {"frontend": whole, "model": model, "recognizer": whole, "whole_run_for": ["frontend", "recognizer"]}
+    load = {"kernels": "cmsis-nn", "instructions_per_inference": 1000, "frontend_instructions_per_second": 64_000, "cpi": cpi}
+    _, frontend_share, source = measured_latency(load, 64e6, "inference")
+    assert frontend_share == pytest.approx(64_000 * 1.5 / 64e6) and "whole-run CPI for the frontend" in source
+    assert traced_cpi({"cycles": {"whole_run": {"cpi": whole}, "stages": None}})["whole_run_for"] == ["frontend", "model", "recognizer"]
+    assert traced_cpi({"instructions": {}}) is None  # no trace: export-firmware --measured takes CPI_RANGE
+
+
 @pytest.mark.parametrize("text, size, previous, taken, expected", [
     ("it eq", 2, Context("alu", frozenset({"r3"}), True), False, (0, 0, 0)),  # folded onto a 16-bit instruction
     ("it eq", 2, Context("alu", frozenset({"r3"}), False), False, (1, 0, 0)),

@@ -140,7 +140,7 @@ def test_measured_instructions_pace_the_nano(converted, cmsis_run, tmp_path):
     # a traced run (`kws run-emulated --cycles`): each stage at its own estimated CPI, planned on the slow end
     traced = tmp_path / "traced.json"
     stages = {"model": {"cpi": [1.1, 1.2, 1.3]}, "frontend": {"cpi": [1.2, 1.25, 1.4]}}
-    traced.write_text(json.dumps({"runs": {"cmsis-nn": dict(report, cycles={"stages": stages})}}))
+    traced.write_text(json.dumps({"runs": {"cmsis-nn": dict(report, cycles={"whole_run": {"cpi": [1.0, 1.5, 2.0]}, "stages": stages})}}))
     paced = export_firmware(converted, "nano33ble", tmp_path / "nano-traced", measured=traced)["realtime"]
     assert list(paced["latency_ms_range"]) == [pytest.approx(per_inference * cpi / 64e6 * 1000, abs=0.01) for cpi in (1.1, 1.3)]
     assert paced["latency_ms_estimate"] == paced["latency_ms_range"][1] < high

@@ -17,6 +17,7 @@ from pathlib import Path
 from toolchain.errors import bad_input
 
 CPI_RANGE = (1.0, 2.0)
+STAGES = ("frontend", "model", "recognizer")
 CPI_SOURCE = ("Cortex-M4 TRM (Arm DDI 0439B) §3.3.1 instruction timings: ALU/MAC 1 cycle, LDR 2, branch 1+P (P 1-3); "
               "1.0-2.0 assumed for TFLM kernels with flash wait states, not measured on silicon")
 
@@ -47,12 +48,17 @@ def measured_load(report_path: Path, model_sha256: str, kernels: str = "cmsis-nn
 
 
 def traced_cpi(run: dict) -> dict | None:
-    """The model's and the frontend's cycles per instruction at P = 1, 2, 3 from a `kws run-emulated
-    --cycles` run (the instructions each stage executed, priced by the TRM); None without a trace."""
-    stages = (run.get("cycles") or {}).get("stages") or {}
-    if "model" not in stages or "frontend" not in stages:
+    """CPI (P = 1, 2, 3) of the frontend, model and recognizer from a `kws run-emulated --cycles` run. A stage
+    the trace did not tell apart gets the whole run's CPI (measured, which CPI_RANGE is not) and is listed
+    in "whole_run_for"; None only without a trace."""
+    cycles = run.get("cycles")
+    if not cycles:
         return None
-    return {"model": stages["model"]["cpi"], "frontend": stages["frontend"]["cpi"]}
+    stages = cycles.get("stages") or {}
+    told_apart = {stage: (stages.get(stage) or {}).get("cpi") for stage in STAGES}
+    whole = cycles["whole_run"]["cpi"]
+    return dict({stage: cpi or whole for stage, cpi in told_apart.items()},
+                whole_run_for=[stage for stage, cpi in told_apart.items() if not cpi])
 
 
 def measured_latency(load: dict, clock_hz: float, unit: str) -> tuple[tuple[float, float], float, str]:
@@ -64,6 +70,9 @@ def measured_latency(load: dict, clock_hz: float, unit: str) -> tuple[tuple[floa
     frontend_cpi = cpi["frontend"][2] if cpi else CPI_RANGE[1]
     how = ("cycles per instruction estimated from the executed instructions (`kws run-emulated --cycles`: Cortex-M4 "
            "TRM timings, zero wait states)" if cpi else "cycles per instruction (assumed range)")
+    whole_run_for = [stage for stage in (cpi or {}).get("whole_run_for", ()) if stage in ("model", "frontend")]
+    if whole_run_for:
+        how += f"; whole-run CPI for the {' and the '.join(whole_run_for)} (not told apart in the trace)"
     source = (f"{load['instructions_per_inference']:,} instructions per {unit} counted on an emulated Cortex-M4 "
               f"({load['kernels']}) × {model_cpi[0]:g}–{model_cpi[1]:g} {how}")
     return (latency_ms_range(load["instructions_per_inference"], clock_hz, model_cpi),

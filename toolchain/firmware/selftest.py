@@ -27,7 +27,7 @@ import numpy as np
 
 from toolchain.artifacts import sha256_file, write_json_atomic
 from toolchain.errors import KwsError, bad_input
-from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE, latency_ms_range
+from toolchain.export.measured_latency import CPI_RANGE, CPI_SOURCE, STAGES, latency_ms_range, traced_cpi
 from toolchain.firmware.build import build_project
 from toolchain.firmware.cycles import trace_cycles
 from toolchain.firmware.qemu import INSTRUCTIONS_PER_TICK, MACHINE, check_calibration, run_elf
@@ -387,23 +387,17 @@ def nano_pace(counts: dict, cycles: dict | None = None) -> dict:
         return dict(pace, core_share_range=share, core_share_budget=NANO_CORE_SHARE_BUDGET,
                     within_budget=share[1] <= NANO_CORE_SHARE_BUDGET, decision_every_ms=counts["per_second_at_stride_ms"],
                     model_ms_per_run_range=list(latency_ms_range(model, core.clock_hz)), cpi_source="assumed")
-    cpi = _stage_cpi(cycles)
-    cycles_per_second = [sum(per_second[stage] * cpi[stage][p] for stage in cpi) for p in range(3)]
+    cpi = traced_cpi({"cycles": cycles})
+    cycles_per_second = [sum(per_second[stage] * cpi[stage][p] for stage in STAGES) for p in range(3)]
     share = [round(c / core.clock_hz, 4) for c in cycles_per_second]
     return dict(pace, core_share_range=[share[0], share[2]], core_share_budget=NANO_CORE_SHARE_BUDGET,
                 within_budget=share[2] <= NANO_CORE_SHARE_BUDGET, decision_every_ms=counts["per_second_at_stride_ms"],
                 model_ms_per_run_range=list(latency_ms_range(model, core.clock_hz, (cpi["model"][0], cpi["model"][2]))),
-                cpi_source="estimated from the executed instructions (kws run-emulated --cycles)",
+                cpi_source="estimated from the executed instructions (kws run-emulated --cycles)"
+                + (f"; whole-run CPI for {', '.join(cpi['whole_run_for'])}" if cpi["whole_run_for"] else ""),
                 core_share_estimate=share[1], within_budget_estimate=share[1] <= NANO_CORE_SHARE_BUDGET,
                 model_ms_per_run_estimate=latency_ms_range(model, core.clock_hz, (cpi["model"][1],) * 2)[0],
                 cycles_per_second=[int(c) for c in cycles_per_second], cycles_per_instruction=cpi)
-
-
-def _stage_cpi(cycles: dict) -> dict[str, list[float]]:
-    """CPI (P = 1, 2, 3) of the frontend, model and recognizer stages; the whole run's where a stage was not told apart."""
-    stages = cycles["stages"] or {}
-    whole = cycles["whole_run"]["cpi"]
-    return {stage: (stages.get(stage) or {}).get("cpi") or whole for stage in ("frontend", "model", "recognizer")}
 
 
 def _firmware_manifest(export_dir: Path) -> dict:
