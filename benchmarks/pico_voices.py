@@ -8,7 +8,7 @@ Pico's test voices, all on the same target words (none in any of their vocabular
 negatives, the peer on the same clips. Pico speaks en, de, es, fr and it, all embedding languages, so
 there is one language group: new words in the embedding's languages.
 
-    python benchmarks/pico_voices.py --corpus work/corpus-pico [--embedding DIR …] [--targets 40]
+    python benchmarks/pico_voices.py --corpus work/corpus-pico [--embedding DIR …] [--targets N]
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("work/corpus-pico"), help="`kws synth --engine pico` corpus")
     parser.add_argument("--embedding", type=Path, action="append",
                         help="embeddings to test (default: the shipped two and bench-voices' espeak-only and kokoro-only recipe runs)")
-    parser.add_argument("--targets", type=int, default=40, help="target words, spread over Pico's five languages (0: every new word)")
+    parser.add_argument("--targets", type=int, default=0, help="target words, spread over Pico's five languages (default 0: every new word)")
     parser.add_argument("--threshold", type=float, default=VoicesConfig.threshold)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where pico_voices.json goes")
     parser.add_argument("--work", type=Path, default=WORK, help="where reports.json goes")

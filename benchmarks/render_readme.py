@@ -471,6 +471,15 @@ def model_card(s: Sources, model: str) -> str:
             trained = _trained_on(f, run)
             parts += [f"Leave one family out: `{architecture}` trained on {family} only ({trained}; embedding "
                       f"{f[f'{run}_embedding_hash']}), tested on the family it never heard:", "", *header, *_voices_rows(f, run), ""]
+    if "pico_voices" in s.benchmarks():
+        record = s.record("pico_voices")
+        f = record["figures"]
+        own = [run for run in _pico_runs(f) if f[f"{run}_embedding_hash"] == digest]
+        for run in own:
+            parts += [f"SVOX Pico voices, a family no embedding here was trained on (`{record['command']}`, revision "
+                      f"{record['git_revision'][:12]}; {f['target_words']} new words of en, de, es, fr, it):", "", *PICO_HEADER,
+                      *(_pico_row(f, run, "this embedding", scorer) for scorer in ("head", "prototype")),
+                      _pico_row(f, run, "EfficientWord-Net (peer)", "peer"), ""]
     if "streaming" in s.benchmarks():
         g = s.figures("streaming")
         if f"{architecture}_stream_macs_per_hop" in g:
@@ -550,7 +559,59 @@ def voices_ablation(s: Sources) -> str:
     return "\n".join(lines)
 
 
-TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices")
+def _pico_runs(f: dict) -> list[str]:
+    return [key.removesuffix("_embedding_hash") for key in f if key.endswith("_on_pico_embedding_hash")]
+
+
+def _pico_row(f: dict, run: str, label: str, scorer: str) -> str:
+    p = f"{run}_{scorer}_in_embedding"
+    threshold = {"head": f"{f['threshold']:g}", "prototype": "bank-calibrated", "peer": "0.9"}[scorer]
+    return (f"| {label} | {scorer} | {_ci_pct(f, p + '_eer_pooled')} | {_ci_pct(f, p + '_eer_mean')} | "
+            f"{_pct(f[p + '_far_at_95_tpr_pooled'])} | {threshold}: {f[p + '_f1']:.3f} / {f[p + '_tpr']:.3f} / {f[p + '_far']:.3f} |")
+
+
+PICO_HEADER = ["| embedding (trained on) | scorer | EER pooled | EER mean per target | FAR@95 % TPR | threshold: F1 / TPR / FAR |",
+               "|---|---|---|---|---|---|"]
+
+
+def pico_table(s: Sources) -> str:
+    """benchmarks/pico_voices.py: every embedding on the voice family none of them heard, the peer once (same clips)."""
+    if "pico_voices" not in s.benchmarks():
+        return "Not measured at this revision (`make bench-pico`)."
+    record = s.record("pico_voices")
+    f = record["figures"]
+    runs = _pico_runs(f)
+    first = f"{runs[0]}_head_in_embedding"
+    lines = [f"`{record['command']}`: {f['target_words']} new words (in no embedding's vocabulary) of en, de, es, fr, it, "
+             f"{f[first + '_positives']} positives and {f[first + '_negatives']:,} negatives; 5 shots; [95 % bootstrap interval "
+             "over targets].", "", *PICO_HEADER]
+    for run in runs:
+        label = f"`{run.removesuffix('_on_pico')}` ({_trained_on(f, run)}; `{f[f'{run}_architecture']}`)"
+        lines += [_pico_row(f, run, label, scorer) for scorer in ("head", "prototype")]
+    lines.append(_pico_row(f, runs[0], "EfficientWord-Net (the peer; real speech)", "peer"))
+    return "\n".join(lines)
+
+
+def pico_verdict(s: Sources) -> str:
+    """Issue 8's goal for the shipped embeddings on a family they never heard: pooled EER ≤ 2 % and ≤ 2× the peer's."""
+    if "pico_voices" not in s.benchmarks():
+        return "not measured at this revision"
+    f = s.figures("pico_voices")
+    parts = []
+    for run in _pico_runs(f):
+        if run.removesuffix("_on_pico") not in ("embedding", "embedding_small"):
+            continue
+        peer = f[f"{run}_peer_in_embedding_eer_pooled"]
+        for scorer in ("head", "prototype"):
+            ours = f[f"{run}_{scorer}_in_embedding_eer_pooled"]
+            met = ours <= 0.02 and ours <= 2 * peer
+            parts.append(f"`{run.removesuffix('_on_pico').replace('_', '-')}` {scorer} {_pct(ours)} vs the peer's {_pct(peer)} "
+                         f"({'met' if met else 'not met'})")
+    return "; ".join(parts) or "no shipped embedding in pico_voices.json"
+
+
+TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices",
+                        "pico_voices")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
@@ -561,7 +622,8 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
     "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict,
-    "voices-ablation": voices_ablation, "measured-sources": measured_sources,
+    "voices-ablation": voices_ablation, "pico-table": pico_table, "pico-verdict": pico_verdict,
+    "measured-sources": measured_sources,
 }
 
 
