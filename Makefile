@@ -86,7 +86,7 @@ $(KOKORO_HELDOUT)/manifest.json: | setup
 corpus-kokoro: $(KOKORO_CORPUS)/manifest.json $(KOKORO_HELDOUT)/manifest.json
 
 # The third voice family, SVOX Pico (corpus/pico.py), for evaluation only: nothing trains or tunes on it.
-# Its five languages, all 48 words (16 are in no embedding's vocabulary), 24 utterances each; ~4 min.
+# Its five languages, all 48 words (16 are in no embedding's vocabulary), 24 utterances each; 6 min on 2 busy cores.
 PICO_CORPUS := $(WORK)/corpus-pico
 
 $(PICO_CORPUS)/manifest.json: | setup
@@ -138,7 +138,7 @@ bench-voices: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(VOICES
 		--embedding models/embedding --targets-per-group 16
 
 # A family no embedding heard (benchmarks/pico_voices.py): the shipped two and bench-voices' one-family
-# recipe runs, enrolled and tested on Pico voices, the peer beside; ~15 min of evaluation on 2 cores.
+# recipe runs, enrolled and tested on Pico voices, the peer beside; 1,746 CPU-s of evaluation (~30 min on 2 cores).
 bench-pico: $(PICO_CORPUS)/manifest.json $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json \
 		$(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json | distill-setup
 	$(PY) benchmarks/pico_voices.py --corpus $(PICO_CORPUS)
