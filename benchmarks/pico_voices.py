@@ -13,14 +13,12 @@ there is one language group: new words in the embedding's languages.
 from __future__ import annotations
 
 import argparse
-import resource
 from pathlib import Path
 
-from record import RESULTS_DIR, write_results
-from toolchain.artifacts import write_json_atomic
+from record import RESULTS_DIR
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.fewshot.voices import VoicesConfig, evaluate_voices
-from voices import flat_figures, print_report
+from voices import flat_figures, print_report, write_voices_results
 
 WORK = Path("work/bench_pico")
 DEFAULT_EMBEDDINGS = (DEFAULT_EMBEDDING, DEFAULT_EMBEDDING.parent / "embedding-small",
@@ -63,11 +61,7 @@ def main() -> None:
         figures |= flat_figures(f"{_name(Path(path))}_on_pico", report)
         reports[f"{_name(Path(path))}_on_pico"] = report
     figures["target_words"] = len(targets or [])
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
-    print(f"\nCPU time {figures['cpu_s']} s")
-    write_json_atomic(args.work / "reports.json", reports)
-    write_results("pico_voices", figures, args.results_dir)
+    write_voices_results("pico_voices", figures, reports, args.work, args.results_dir)
 
 
 if __name__ == "__main__":

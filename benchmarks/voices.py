@@ -95,6 +95,15 @@ def flat_figures(prefix: str, report: dict) -> dict:
     return figures
 
 
+def write_voices_results(name: str, figures: dict, reports: dict, work: Path, results_dir: Path) -> None:
+    """The run's CPU time into `figures`, the full reports under `work`, the figures as results/<name>.json."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
+    print(f"\nCPU time {figures['cpu_s']} s")
+    write_json_atomic(work / "reports.json", reports)
+    write_results(name, figures, results_dir)
+
+
 def _ablation_of(spec: str) -> tuple[str, Path]:
     name, _, path = spec.partition("=")
     if not name.replace("-", "").isalnum() or not path:
@@ -175,11 +184,7 @@ def main() -> None:
             print(f"{path} eval-fewshot on espeak test voices, {group}: F1@{FEWSHOT_CONFIG.threshold:g} {fewshot[group]['f1']:.3f} "
                   f"({fewshot[group]['words']} words)")
             figures |= {f"{Path(path).name}_eval_fewshot_{group}_{key}": fewshot[group][key] for key in ("words", "f1", "frr", "far")}
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
-    print(f"\nCPU time {figures['cpu_s']} s")
-    write_json_atomic(args.work / "reports.json", reports)
-    write_results("voices", figures, args.results_dir)
+    write_voices_results("voices", figures, reports, args.work, args.results_dir)
 
 
 if __name__ == "__main__":

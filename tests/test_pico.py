@@ -1,17 +1,10 @@
 """The Pico voice family (evaluation only): its five languages, MSWC layout, repeatable, voice-disjoint."""
-import hashlib
-
 import numpy as np
 import pytest
 
 from toolchain.corpus.pico import LINGWARE, Pico, PicoUtterance, pico_voices
-from toolchain.corpus.synth import SPLIT_VOICES, SynthConfig, synthesise
+from toolchain.corpus.synth import SPLIT_VOICES, SynthConfig
 from toolchain.errors import KwsError
-
-
-def _digest(root):
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
 
 def test_pico_speaks_its_languages_the_same_samples_every_time():
@@ -30,18 +23,9 @@ def test_a_language_pico_cannot_speak_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_pico_corpus_is_mswc_voice_disjoint_and_byte_identical(tmp_path):
+def test_pico_corpus_is_mswc_voice_disjoint_and_byte_identical(synthesised_twice):
     from toolchain.audio import load_clip
-    from toolchain.corpus.mswc import read_mswc
 
-    config = SynthConfig(("en", "it"), 2, 5, 0, "pico")
-    synthesise(config, tmp_path / "a", progress=False)
-    result = read_mswc(tmp_path / "a")
-    assert len(result.clips) == 2 * 2 * 5 and not result.skipped
+    result = synthesised_twice(SynthConfig(("en", "it"), 2, 5, 0, "pico"))
     assert all(c.speaker.startswith("pico-p") for c in result.clips)
-    speakers = {split: {c.speaker for c in result.clips if c.split == split} for split in ("train", "dev", "test")}
-    assert not speakers["train"] & speakers["test"] and not speakers["train"] & speakers["dev"]
-    clip = load_clip(result.clips[0].path)
-    assert np.sqrt(np.mean((clip / 32768.0) ** 2)) > 0.01 and np.abs(clip.astype(np.int32)).max() < 32767  # a word, unclipped
-    synthesise(config, tmp_path / "b", progress=False)
-    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert all(np.abs(load_clip(c.path).astype(np.int32)).max() < 32767 for c in result.clips)  # levels kept below clipping
