@@ -28,7 +28,8 @@ from toolchain.errors import KwsError
 
 PICO_RATE = 16000
 LINGWARE = {"en": ("en-US", "en-GB"), "de": ("de-DE",), "es": ("es-ES",), "fr": ("fr-FR",), "it": ("it-IT",)}
-# Pico accepts pitch 50-200 % of the speaker's; beyond ~65-155 % the voices turn cartoonish.
+# Pico accepts pitch 50-200 % of its speaker's; the personas keep to 66-150 %, about the spread between
+# adult voices (an octave), geometrically spaced.
 PERSONA_PITCHES = (66, 70, 74, 78, 83, 88, 93, 98, 103, 108, 114, 120, 127, 134, 142, 150)
 
 
