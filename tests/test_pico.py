@@ -29,3 +29,13 @@ def test_pico_corpus_is_mswc_voice_disjoint_and_byte_identical(synthesised_twice
     result = synthesised_twice(SynthConfig(("en", "it"), 2, 5, 0, "pico"))
     assert all(c.speaker.startswith("pico-p") for c in result.clips)
     assert all(np.abs(load_clip(c.path).astype(np.int32)).max() < 32767 for c in result.clips)  # levels kept below clipping
+
+
+def test_no_embedding_trains_on_pico_voices(tmp_path):
+    from toolchain.corpus.synth import synthesise
+    from toolchain.embedding.train import TrainConfig, train_embedding
+
+    synthesise(SynthConfig(("en",), 1, 3, 0, "pico"), tmp_path / "pico", progress=False)
+    with pytest.raises(KwsError, match="pico voices are kept for evaluation"):
+        train_embedding(TrainConfig(tmp_path / "pico", tmp_path / "embedding", languages=("en",)), progress=False)
+    assert not (tmp_path / "embedding").exists()

@@ -26,6 +26,7 @@ from toolchain.augment import SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import read_mswc
+from toolchain.corpus.pico import EVALUATION_ONLY_FAMILY
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
 from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, feature_dataset
@@ -123,6 +124,9 @@ def _scan_corpora(config: TrainConfig):
     clips, skipped = [], []
     for corpus in config.corpora:
         scan = read_mswc(corpus, languages=list(config.languages))
+        if any(c.speaker.startswith(f"{EVALUATION_ONLY_FAMILY}-") for c in scan.clips):
+            raise KwsError(f"{corpus}: {EVALUATION_ONLY_FAMILY} voices are kept for evaluation (benchmarks/pico_voices.py); "
+                           "no embedding trains on them")
         clips += scan.clips
         skipped += scan.skipped
     return clips, skipped
