@@ -33,7 +33,7 @@ from toolchain.embedding.artifact import Embedding, embed
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.evaluate import binary_metrics, spread_over_languages, target_split
-from toolchain.fewshot.head import EmbeddingCache, head_data_from_features, keyword_training_features, train_head
+from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, head_data_from_features, keyword_training_features, train_head
 
 PEER_THRESHOLD = 0.9  # EfficientWord-Net's HotwordDetector default
 PROTOTYPE_BANK_FAR = 0.005  # the prototype's threshold lets 0.5 % of the unknown bank through
@@ -266,5 +266,5 @@ def evaluate_voices(embedding: Embedding, corpora: list[Path], config: VoicesCon
                        "peer": PEER_THRESHOLD},
         "peer": {"name": "EfficientWord-Net ResNet-50 ArcFace (float ONNX)", "model_sha256": peer.model_sha256,
                  "clips_without_embedding": peer_undefined} if peer else None,
-        "per_word": rows, "config": asdict(config), "wall_time_s": round(time.time() - started, 1),
+        "per_word": rows, "config": asdict(config) | {"head_l2": HEAD_L2}, "wall_time_s": round(time.time() - started, 1),
     }
