@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from functools import cache, partial
 from pathlib import Path
@@ -395,7 +396,7 @@ def voices_table(s: Sources) -> str:
     record = s.record("voices")
     f = record["figures"]
     runs = [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash") and not key.startswith("ablation_")]
-    lines = [f"`{record['command']}`; {f['targets_per_group'] or 'all'} targets per group, 5 shots; EER mean = mean of per-target "
+    lines = [f"`{record['command']}`; {f['targets_per_group'] or 'all'} targets per group, 5 shots, {_head_l2(record)}; EER mean = mean of per-target "
              "EERs, pooled = one threshold over every target; [95 % bootstrap interval over targets].", "",
              "| embedding (trained on) → test voices | group (targets) | scorer | EER mean | EER pooled | FAR@95 % TPR | "
              "threshold: F1 / TPR / FAR |", "|---|---|---|---|---|---|---|"]
@@ -459,7 +460,7 @@ def model_card(s: Sources, model: str) -> str:
                   "|---|---|---|---|---|---|---|"]
         if own:
             parts += [f"Five-shot enrolment on each voice family's test voices (`{record['command']}`, revision "
-                      f"{record['git_revision'][:12]}; peer = EfficientWord-Net on the same clips and shots; [95 % bootstrap "
+                      f"{record['git_revision'][:12]}; {_head_l2(record)}; peer = EfficientWord-Net on the same clips and shots; [95 % bootstrap "
                       "interval over targets]):", "", *header, *(row for run in own for row in _voices_rows(f, run)), ""]
             fewshot = [k for k in f if k.startswith(f"{model}_eval_fewshot_") and k.endswith("_f1")]
             if fewshot:
@@ -477,7 +478,7 @@ def model_card(s: Sources, model: str) -> str:
         own = [run for run in _pico_runs(f) if f[f"{run}_embedding_hash"] == digest]
         for run in own:
             parts += [f"SVOX Pico voices, a family no embedding here was trained on (`{record['command']}`, revision "
-                      f"{record['git_revision'][:12]}; {f['target_words']} new words of en, de, es, fr, it):", "", *PICO_HEADER,
+                      f"{record['git_revision'][:12]}; {f['target_words']} new words of en, de, es, fr, it; {_head_l2(record)}):", "", *PICO_HEADER,
                       *(_pico_row(f, run, "this embedding", scorer) for scorer in ("head", "prototype")),
                       _pico_row(f, run, "EfficientWord-Net (peer)", "peer"), ""]
     if "streaming" in s.benchmarks():
@@ -574,6 +575,21 @@ PICO_HEADER = ["| embedding (trained on) | scorer | EER pooled | EER mean per ta
                "|---|---|---|---|---|---|"]
 
 
+HEAD_L2_CHANGED = "ec89083"  # the commit that took the head's weight decay from 1e-4 to 1e-2
+
+
+def _head_l2(record: dict) -> str:
+    """The few-shot head's weight decay in a voices run: recorded by runs after ec89083, else known from the revision."""
+    f = record["figures"]
+    if "head_l2" in f:
+        return f"head weight decay {f['head_l2']:g}"
+    revision = record["git_revision"].removesuffix("+dirty")
+    after = subprocess.run(["git", "merge-base", "--is-ancestor", HEAD_L2_CHANGED, revision], cwd=REPO, capture_output=True)
+    if after.returncode not in (0, 1):
+        return "head weight decay not recorded"
+    return f"head weight decay {0.01 if after.returncode == 0 else 0.0001:g}"
+
+
 def pico_table(s: Sources) -> str:
     """benchmarks/pico_voices.py: every embedding on the voice family none of them heard, the peer once (same clips)."""
     if "pico_voices" not in s.benchmarks():
@@ -583,7 +599,7 @@ def pico_table(s: Sources) -> str:
     runs = _pico_runs(f)
     first = f"{runs[0]}_head_in_embedding"
     lines = [f"`{record['command']}`: {f['target_words']} new words (in no embedding's vocabulary) of en, de, es, fr, it, "
-             f"{f[first + '_positives']} positives and {f[first + '_negatives']:,} negatives; 5 shots; [95 % bootstrap interval "
+             f"{f[first + '_positives']} positives and {f[first + '_negatives']:,} negatives; 5 shots, {_head_l2(record)}; [95 % bootstrap interval "
              "over targets].", "", *PICO_HEADER]
     for run in runs:
         label = f"`{run.removesuffix('_on_pico')}` ({_trained_on(f, run)}; `{f[f'{run}_architecture']}`)"

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from toolchain.cli import main
 from toolchain.errors import KwsError
 from toolchain.fewshot.enroll import enroll, load_keyword_model
+from toolchain.fewshot.head import HEAD_L2
 from toolchain.fewshot.evaluate import EvalConfig, binary_metrics, evaluate_fewshot
 from tests.conftest import tone_word
 
@@ -22,6 +23,9 @@ def test_enrolled_model_is_one_deployable_artifact(keyword_model, tiny_embedding
     assert manifest["embedding_hash"] == json.loads((tiny_embedding / "manifest.json").read_text())["embedding_hash"]
     assert len(manifest["keywords"]["gelb"]["shot_files"]) == 5
     assert model.input_shape == (None, 49, 40) and model.output_shape == (None, 3)
+    # the head's weight decay moves every few-shot figure: the artifact says which one trained it
+    head = model.get_layer("keyword_head").get_layer("keyword_head")
+    assert manifest["training"]["head_l2"] == HEAD_L2 == pytest.approx(float(head.kernel_regularizer.l2))
 
 
 def test_add_keyword_keeps_the_old_one_and_writes_a_new_version(keyword_model, synth_corpus, tmp_path):
