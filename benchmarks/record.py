@@ -19,13 +19,14 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 
 
 def current_revision() -> str:
-    """HEAD's commit, with "+dirty" when tracked files differ from it (the figures may not be HEAD's)."""
+    """HEAD's commit, with "+dirty" when tracked files other than results differ from it (the figures may not be HEAD's)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
         revision = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # results files do not change what a benchmark measures (one run writes several of them)
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"))
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return revision + ("+dirty" if dirty else "")
