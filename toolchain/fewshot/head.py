@@ -85,14 +85,14 @@ def build_head_data(cache: EmbeddingCache, keyword_shots: dict[str, np.ndarray],
     return head_data_from_features(cache, keyword_training_features(keyword_shots, seed, cache.tracks, cache.embedding.frontend, copies))
 
 
-def train_head(data: HeadData, seed: int, epochs: int = 40) -> keras.Model:
+def train_head(data: HeadData, seed: int, epochs: int = 40, l2: float = HEAD_L2) -> keras.Model:
     """Linear softmax with balanced class weights: few shots, so no hidden layer to overfit."""
     keras.utils.set_random_seed(seed)
     dim = data.embeddings.shape[1]
     head = keras.Sequential([
         keras.Input((dim,)),
         keras.layers.Dense(len(data.class_names), activation="softmax", name="keyword_head",
-                           kernel_regularizer=keras.regularizers.l2(HEAD_L2)),
+                           kernel_regularizer=keras.regularizers.l2(l2)),
     ], name="keyword_head")
     head.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     counts = np.bincount(data.labels, minlength=len(data.class_names))

@@ -48,6 +48,7 @@ class VoicesConfig:
     other_language_negatives: int = 100  # unknown words: test clips of other languages' words, per target
     silence_per_target: int = 20
     threshold: float = 0.8  # the head's operating threshold (the enrolment default)
+    head_l2: float = HEAD_L2  # the head's weight decay (benchmarks/head_decay.py compares others)
     bootstrap: int = 1000  # resamples of the targets behind each interval
     seed: int = 0
     peer: bool = True
@@ -238,7 +239,7 @@ def evaluate_voices(embedding: Embedding, corpora: list[Path], config: VoicesCon
         test_vectors = np.concatenate([vectors[pos_idx], vectors[neg_idx], silence_vectors])
         data = head_data_from_features(cache, keyword_training_features({key: audio[shot_idx]}, config.seed, cache.tracks, frontend))
         bank_scores = prototype_scores(vectors[shot_idx], cache.unknown_for([word]))
-        scores = {"head": (train_head(data, config.seed).predict(test_vectors, verbose=0)[:, data.class_names.index(key)], config.threshold),
+        scores = {"head": (train_head(data, config.seed, l2=config.head_l2).predict(test_vectors, verbose=0)[:, data.class_names.index(key)], config.threshold),
                   "prototype": (prototype_scores(vectors[shot_idx], test_vectors), float(np.quantile(bank_scores, 1 - PROTOTYPE_BANK_FAR)))}
         if peer is not None:
             peer_tests = np.concatenate([peer_vectors[pos_idx], peer_vectors[neg_idx], peer_silence])
@@ -266,5 +267,5 @@ def evaluate_voices(embedding: Embedding, corpora: list[Path], config: VoicesCon
                        "peer": PEER_THRESHOLD},
         "peer": {"name": "EfficientWord-Net ResNet-50 ArcFace (float ONNX)", "model_sha256": peer.model_sha256,
                  "clips_without_embedding": peer_undefined} if peer else None,
-        "per_word": rows, "config": asdict(config) | {"head_l2": HEAD_L2}, "wall_time_s": round(time.time() - started, 1),
+        "per_word": rows, "config": asdict(config), "wall_time_s": round(time.time() - started, 1),
     }
