@@ -527,12 +527,12 @@ def _recipe(f: dict, run: str) -> str:
 def voices_ablation(s: Sources) -> str:
     """What each part of the recipe buys on the unseen family: benchmarks/voices.py --ablation rows beside
     the family's recipe run and the peer, the same targets, shots and negatives, one run."""
-    if "voices" not in s.benchmarks():
-        return "Not measured at this revision (`make bench-voices`)."
-    f = s.figures("voices")
+    source = _ablation_source(s)
+    if source is None:
+        return "No ablation measured at this revision (`make bench-voices` runs them)."
+    record = s.record(source)
+    f = record["figures"]
     ablations = [key.removesuffix("_embedding_hash") for key in f if key.startswith("ablation_") and key.endswith("_embedding_hash")]
-    if not ablations:
-        return "No ablation in voices.json at this revision (`make bench-voices` runs them)."
     groups = {"in_embedding": "embedding languages", "out_of_embedding": "held-out languages"}
     lofos = sorted({"lofo_" + run.rsplit("_", 3)[-3] + "_to_" + run.rsplit("_", 1)[-1] for run in ablations})
 
@@ -557,7 +557,20 @@ def voices_ablation(s: Sources) -> str:
                 cells += [f"{_pct(f[scored + '_eer_pooled'])} / {_pct(f[scored + '_eer_mean'])}" if f.get(f"{scored}_words") else "—",
                           _pct(f[proto + "_eer_pooled"]) if scorer == "head" and f.get(f"{proto}_words") else "—"]
             lines.append(f"| {trained} only → {tested} voices | {label} | " + " | ".join(cells) + " |")
+    if source != "voices":  # an earlier run, kept for these rows: say what it was
+        lines = [f"From `benchmarks/results/{source}.json`, an earlier `make bench-voices` run kept for its ablation rows "
+                 f"(revision {record['git_revision'][:12]}, {_head_l2(record)}; the recipe and peer rows are of that run): "
+                 f"`{record['command']}`.", "", *lines]
     return "\n".join(lines)
+
+
+def _ablation_source(s: Sources) -> str | None:
+    """voices.json when its run had ablations (`make bench-voices` does), else voices_ablation.json: an
+    earlier full run kept whole when voices.json was remeasured without the ablation's embeddings."""
+    for source in ("voices", "voices_ablation"):
+        if source in s.benchmarks() and any(key.startswith("ablation_") for key in s.figures(source)):
+            return source
+    return None
 
 
 def _pico_runs(f: dict) -> list[str]:
@@ -588,6 +601,28 @@ def _head_l2(record: dict) -> str:
     if after.returncode not in (0, 1):
         return "head weight decay not recorded"
     return f"head weight decay {0.01 if after.returncode == 0 else 0.0001:g}"
+
+
+def head_decay_table(s: Sources) -> str:
+    """benchmarks/head_decay.py: the head's weight decay on dev voices (espeak-ng, Kokoro), where HEAD_L2 was chosen."""
+    if "head_decay" not in s.benchmarks():
+        return "not measured at this revision (`python benchmarks/head_decay.py`)"
+    record = s.record("head_decay")
+    f = record["figures"]
+    families = ("espeak", "kokoro")
+    groups = ("in_embedding", "out_of_embedding")
+    decays = sorted({float(k.split("_l2_", 1)[1].split("_", 1)[0]) for k in f if "_l2_" in k})
+    lines = [f"`{record['command']}`, revision {record['git_revision'][:12]}: embedding {f['embedding_hash']}, "
+             f"{f['targets_per_group']} new words per language group (trained words where a family has no others), 5 shots; "
+             "pooled EER / mean of per-word EERs; shipped decay in bold.", "",
+             "| head weight decay | espeak-ng, embedding languages | espeak-ng, other languages | Kokoro, embedding languages | Kokoro, other languages |",
+             "|---|---|---|---|---|"]
+    for decay in decays:
+        cells = [f"{_pct(f[f'{family}_l2_{decay:g}_{group}_eer_pooled'])} / {_pct(f[f'{family}_l2_{decay:g}_{group}_eer_mean'])}"
+                 for family in families for group in groups]
+        label = f"**{decay:g}** (shipped)" if decay == f["shipped_head_l2"] else f"{decay:g}"
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 def pico_table(s: Sources) -> str:
@@ -627,7 +662,7 @@ def pico_verdict(s: Sources) -> str:
 
 
 TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices",
-                        "pico_voices")
+                        "pico_voices", "head_decay", "voices_ablation")
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
@@ -638,7 +673,7 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "firmware-costs": firmware_costs, "firmware-image": firmware_image, "firmware-reference-nano": firmware_reference_nano,
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
     "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict,
-    "voices-ablation": voices_ablation, "pico-table": pico_table, "pico-verdict": pico_verdict,
+    "voices-ablation": voices_ablation, "pico-table": pico_table, "pico-verdict": pico_verdict, "head-decay": head_decay_table,
     "measured-sources": measured_sources,
 }
 

@@ -134,3 +134,31 @@ def test_the_ablation_table_puts_each_part_of_the_recipe_beside_the_recipe_run_a
     assert "6.25 % / 1.56 %" in rows[0] and "3.12 % / 0.78 %" in rows[3] and "2.00 % / 0.50 %" in rows[5] and "0.44 % / 0.11 %" in rows[6]
     # the embedding-language columns were not measured in this record: a dash, not a made-up figure
     assert rows[0].split(" | ")[2] == "—"
+
+
+def test_ablation_rows_come_from_an_earlier_run_when_voices_json_was_remeasured_without_them(results_copy):
+    earlier = (_voices_run("lofo_espeak_to_kokoro", 1.0, True, 0.0312)
+               | _voices_run("ablation_plain_espeak_to_kokoro", 0.0, False, 0.0625, peer=False))
+    record.write_results("voices_ablation", earlier, results_copy, git_revision="0123456789abcdef")
+    record.write_results("voices", _voices_run("lofo_espeak_to_kokoro", 1.0, True, 0.0150), results_copy)
+    table = render_readme.voices_ablation(Sources(results_copy))
+    assert "`benchmarks/results/voices_ablation.json`" in table and "revision 0123456789ab" in table
+    rows = [line for line in table.splitlines() if line.startswith("| espeak only → kokoro voices |")]
+    assert "3.12 % / 0.78 %" in rows[1]  # the recipe row of the ablation's own run, not voices.json's 1.50 %
+    # a voices.json that holds ablations again is the source, the earlier file no longer read
+    record.write_results("voices", earlier | _voices_run("ablation_room_espeak_to_kokoro", 0.0, True, 0.05, peer=False), results_copy)
+    table = render_readme.voices_ablation(Sources(results_copy))
+    assert "voices_ablation.json" not in table and "room augmentation" in table
+
+
+def test_the_head_decay_table_marks_the_shipped_decay(results_copy):
+    figures = {"embedding_hash": "abc", "shipped_head_l2": 0.01, "targets_per_group": 16}
+    for family in ("espeak", "kokoro"):
+        for decay, pooled in ((0.0001, 0.04), (0.01, 0.02)):
+            for group in ("in_embedding", "out_of_embedding"):
+                figures |= {f"{family}_l2_{decay:g}_{group}_eer_pooled": pooled, f"{family}_l2_{decay:g}_{group}_eer_mean": pooled / 4,
+                            f"{family}_l2_{decay:g}_{group}_f1": 0.9}
+    record.write_results("head_decay", figures, results_copy)
+    rows = [line for line in render_readme.head_decay_table(Sources(results_copy)).splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0] for row in rows] == ["| 0.0001", "| **0.01** (shipped)"]
+    assert rows[0].count("4.00 % / 1.00 %") == 4 and rows[1].count("2.00 % / 0.50 %") == 4
