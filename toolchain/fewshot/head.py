@@ -19,6 +19,7 @@ from toolchain.frontend import FrontendParams, lead_in_samples, require_feature_
 # on dev data (the shipped embedding, 16 new words per language group, five shots): on Kokoro test
 # voices 1e-2 took the pooled EER from 4.4 % to 2.8 % (mean per word 1.2 % to 0.6 %), on espeak-ng test
 # voices from 1.1 % to 0.8 %; 1e-3 did half as well, 3e-2 and 1e-1 worse on espeak. Never chosen on Pico.
+# benchmarks/head_decay.py remeasures the sweep per language group (the README's head-decay table).
 HEAD_L2 = 1e-2
 
 SHOT_AUGMENT = AugmentParams(max_shift_ms=120, background_probability=0.7, snr_db_range=(5.0, 25.0),
