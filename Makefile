@@ -20,7 +20,7 @@ test: setup
 
 # The firmware tests alone (TFLM built for Cortex-M4F, run on QEMU): installs the Debian packages they
 # need when missing (as root; else says what to install), with the TFLM tree at ../shared/third_party/tflite-micro.
-FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake
+FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake
 firmware-setup:
 	@dpkg -s $(FIRMWARE_PACKAGES) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $(FIRMWARE_PACKAGES); \

@@ -176,8 +176,26 @@ def test_counter_calibration_rejects_a_clock_that_is_not_instructions():
 
 def test_missing_tools_are_named_with_the_packages_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(tools.shutil, "which", lambda name: None)
-    with pytest.raises(KwsError, match="apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"):
+    with pytest.raises(KwsError, match="apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc\+\+-arm-none-eabi-newlib qemu-system-arm"):
         tools.require_tools()
     monkeypatch.setenv(tools.TREE_ENV, str(tmp_path))
     with pytest.raises(KwsError, match="not a TFLM tree"):
         tools.find_tflm_tree()
+
+
+def test_an_arm_compiler_without_its_cxx_library_is_named_before_any_build(monkeypatch):
+    # gcc-arm-none-eabi installed without recommends compiles C but has no <cstdarg>: TFLM fails deep in CMake
+    monkeypatch.setattr(tools.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(tools, "_arm_cxx_headers", lambda: False)
+    with pytest.raises(KwsError, match=r"ARM C\+\+ standard library headers not found: apt-get install .*libstdc\+\+-arm-none-eabi-newlib"):
+        tools.require_tools()
+
+
+def test_a_failed_build_reports_the_compilers_diagnostic_not_a_file_named_error(tmp_path):
+    from toolchain.firmware.build import _run
+
+    log = ("[  1%] Building CXX object CMakeFiles/tflm.dir/api/error_reporter.cc.obj\n"
+           "api/error_reporter.h:18:10: fatal error: cstdarg: No such file or directory\n"
+           "gmake[2]: *** [CMakeFiles/tflm.dir/build.make:76: error_reporter.cc.obj] Error 1\n")
+    with pytest.raises(KwsError, match="fatal error: cstdarg: No such file or directory"):
+        _run(["bash", "-c", f"printf '{log}'; exit 2"], tmp_path)

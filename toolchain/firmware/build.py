@@ -127,5 +127,7 @@ def _run(command: list[str], where: Path) -> None:
     result = subprocess.run(command, cwd=where, capture_output=True, text=True)
     if result.returncode != 0:
         log = (result.stdout + result.stderr).strip().splitlines()
-        errors = [line for line in log if re.search(r"error|Error", line)] or log
+        # the compiler's or CMake's diagnostic first: a line that merely names a file such as error_reporter.cc is not one
+        errors = ([line for line in log if re.search(r"\berror:|CMake Error", line, re.IGNORECASE)]
+                  or [line for line in log if re.search(r"\*\*\*|\bError\b", line)] or log)
         raise KwsError(f"{where}: `{' '.join(command[:3])} ...` failed: {errors[0].strip()[:300] if errors else 'no output'}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ TREE_ENV = "KWS_TFLM_TREE"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TREE = REPO_ROOT.parent / "shared" / "third_party" / "tflite-micro"
 KERNELS = {"cmsis-nn": "cortex-m4-cmsis-nn", "reference": "cortex-m4-reference"}  # kernels → TFLM tree folder
-DEBIAN_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm", "cmake")
+# TFLM is C++: the compiler package alone (installed without recommends) has no <cstdarg>, <cstdint>…
+DEBIAN_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib", "qemu-system-arm", "cmake")
 TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-size", "cmake", "qemu-system-arm")
 INSTALL_HINT = f"apt-get install {' '.join(DEBIAN_PACKAGES)} (or `make firmware-test` as root)"
 
@@ -56,8 +58,21 @@ def find_tflm_tree() -> TflmTree:
     return TflmTree(root.resolve())
 
 
+CXX_LIBRARY = "the ARM C++ standard library headers"
+
+
 def missing_tools() -> list[str]:
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if "arm-none-eabi-g++" not in missing and not _arm_cxx_headers():
+        missing.append(CXX_LIBRARY)
+    return missing
+
+
+def _arm_cxx_headers() -> bool:
+    """Whether arm-none-eabi-g++ finds the C++ headers TFLM includes (libstdc++-arm-none-eabi-newlib)."""
+    probe = subprocess.run(["arm-none-eabi-g++", "-E", "-x", "c++", "-", "-o", os.devnull], input="#include <cstdarg>\n",
+                           capture_output=True, text=True)
+    return probe.returncode == 0
 
 
 def require_tools() -> None:
