@@ -96,8 +96,9 @@ corpus-pico: $(PICO_CORPUS)/manifest.json
 
 # Voices never heard (benchmarks/voices.py): the shipped recipe trained on one voice family alone, each
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.
-# ~37 + ~6 min of training on 2 busy cores (plus the ablation's five, 23-40 min each), then ~28 min of evaluation
-# (16 targets per group; 1,938 CPU-s with the ablation's five).
+# ~21 + ~4 min of training on 2 cores (the ablation's five: 7-11 min each once the teacher's embeddings are
+# cached — plain 421 s, teacher 407 s, room 594 s, recipe-distill3 637 s, recipe-am 636 s; the first teacher run also fills
+# that cache), then ~28 min of evaluation (16 targets per group; 1,938 CPU-s with the ablation's five).
 VOICES_WORK := $(WORK)/bench_voices
 ONE_FAMILY_FLAGS = --architecture ds_cnn_stream --epochs $(EPOCHS) --seed 0 --force
 RECIPE_FLAGS = $(ONE_FAMILY_FLAGS) --teacher efficientword-net --room-augment
@@ -109,7 +110,7 @@ $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json: | corpus-kokoro disti
 	$(KWS) train-embedding --corpus $(KOKORO_CORPUS) $(RECIPE_FLAGS) --out $(@D)
 
 # The ablation (what each part of the recipe buys): espeak only, with neither part, the teacher alone,
-# room augmentation alone, and the recipe with a heavier teacher loss; ~37 min of training each.
+# room augmentation alone, and the recipe with a heavier teacher loss; 7-11 min of training each (above).
 
 $(VOICES_WORK)/embedding-espeak-only-plain/manifest.json: | corpus
 	$(KWS) train-embedding --corpus $(CORPUS) $(ONE_FAMILY_FLAGS) --out $(@D)
