@@ -98,7 +98,7 @@ corpus-pico: $(PICO_CORPUS)/manifest.json
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.
 # ~21 + ~4 min of training on 2 cores (the ablation's five: 7-11 min each once the teacher's embeddings are
 # cached — plain 421 s, teacher 407 s, room 594 s, recipe-distill3 637 s, recipe-am 636 s; the first teacher run also fills
-# that cache), then ~28 min of evaluation (16 targets per group; 1,938 CPU-s with the ablation's five).
+# that cache), then ~15 min of evaluation (16 targets per group; 988 CPU-s with the ablation's five at 9278a96).
 VOICES_WORK := $(WORK)/bench_voices
 ONE_FAMILY_FLAGS = --architecture ds_cnn_stream --epochs $(EPOCHS) --seed 0 --force
 RECIPE_FLAGS = $(ONE_FAMILY_FLAGS) --teacher efficientword-net --room-augment
