@@ -1,9 +1,10 @@
 """`kws synth`: an offline multilingual corpus spoken by a synthesizer, written in the MSWC layout.
 
-Three voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
-range and amplitude), Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`) and SVOX
-Pico (pitch personas of its recorded speakers, speed, level; five languages, kept for evaluation:
-see `corpus/pico.py`).
+Four voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
+range and amplitude), Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`), MBROLA
+(diphones of recorded speakers as pitch personas, speed, level; six languages: `corpus/mbrola.py`)
+and SVOX Pico (pitch personas of its recorded speakers, speed, level; five languages, kept for
+evaluation: see `corpus/pico.py`).
 Voices are split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
 Each word is synthesised in a fresh forked process: espeak-ng carries state between syntheses, and
 a fixed sequence from a fresh engine is what makes the bytes repeat.
@@ -29,6 +30,7 @@ from toolchain.corpus.background import make_background
 from toolchain.corpus.espeak import VOICE_VARIANTS, Espeak, Utterance
 from toolchain.corpus.kokoro import Kokoro, KokoroUtterance, kokoro_voices
 from toolchain.corpus.languages import word_list
+from toolchain.corpus.mbrola import Mbrola, MbrolaUtterance, check_mbrola_languages, mbrola_voices
 from toolchain.corpus.pico import Pico, PicoUtterance, check_pico_languages, pico_voices
 from toolchain.corpus.mswc import SPLITS_COLUMNS
 from toolchain.corpus.ogg import with_fixed_serial
@@ -39,8 +41,8 @@ from toolchain.outputs import claim_folder
 MSWC_RATE = 48000
 SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
 SET_NAMES = {"train": "TRAIN", "dev": "DEV", "test": "TEST"}
-ENGINES = ("espeak", "kokoro", "pico")
-ENGINE_CLASSES = {"espeak": lambda seed: Espeak(), "kokoro": Kokoro, "pico": Pico}
+ENGINES = ("espeak", "kokoro", "mbrola", "pico")
+ENGINE_CLASSES = {"espeak": lambda seed: Espeak(), "kokoro": Kokoro, "mbrola": Mbrola, "pico": Pico}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class SynthConfig:
             raise KwsError(f"--words-per-language {self.words_per_language}: give at least 1 (or leave it out for every word)")
         if self.engine == "pico":
             check_pico_languages(self.languages)
+        if self.engine == "mbrola":
+            check_mbrola_languages(self.languages)
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,14 @@ class PlannedClip:
     word: str
     link: str  # relative to <lang>/clips/, as in MSWC
     split: str
-    utterance: Utterance | KokoroUtterance | PicoUtterance
+    utterance: Utterance | KokoroUtterance | MbrolaUtterance | PicoUtterance
 
 
 def speakers(engine: str, seed: int) -> tuple[str, ...]:
     if engine == "pico":
         return pico_voices()
+    if engine == "mbrola":
+        return mbrola_voices()
     return VOICE_VARIANTS if engine == "espeak" else tuple(v.name for v in kokoro_voices(seed))
 
 
@@ -109,6 +115,9 @@ def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list
                     rate_wpm=int(rng.integers(120, 221)), pitch=int(rng.integers(20, 81)),
                     pitch_range=int(rng.integers(20, 91)), volume=int(rng.integers(60, 161)),
                 )
+            elif config.engine == "mbrola":
+                utterance = MbrolaUtterance(text=word, language=language, voice=voice, rate_wpm=int(rng.integers(120, 221)),
+                                            pitch_offset=int(rng.integers(-8, 9)), volume=int(rng.integers(60, 161)))
             elif config.engine == "pico":
                 utterance = PicoUtterance(text=word, language=language, voice=voice,
                                           rate=int(rng.integers(80, 131)), volume=int(rng.integers(30, 81)))  # 100 peaks at full scale

@@ -25,7 +25,7 @@ from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE
 from toolchain.augment import SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
-from toolchain.corpus.mswc import read_mswc
+from toolchain.corpus.mswc import languages_in, read_mswc
 from toolchain.corpus.pico import EVALUATION_ONLY_FAMILY
 from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
@@ -120,10 +120,16 @@ def distribution_strategy() -> tf.distribute.Strategy:
 
 
 def _scan_corpora(config: TrainConfig):
-    """Clips and skipped files of every corpus, in the order given."""
+    """Clips and skipped files of every corpus, in the order given. The first corpus speaks every
+    language; another may speak some of them (MBROLA has no Catalan, English or Swahili voice)."""
     clips, skipped = [], []
-    for corpus in config.corpora:
-        scan = read_mswc(corpus, languages=list(config.languages))
+    for index, corpus in enumerate(config.corpora):
+        languages = list(config.languages)
+        if index > 0:
+            languages = [lang for lang in languages if lang in languages_in(corpus)]
+            if not languages:
+                raise KwsError(f"{corpus}: speaks none of the languages {list(config.languages)}")
+        scan = read_mswc(corpus, languages=languages)
         if any(c.speaker.startswith(f"{EVALUATION_ONLY_FAMILY}-") for c in scan.clips):
             raise KwsError(f"{corpus}: {EVALUATION_ONLY_FAMILY} voices are kept for evaluation (benchmarks/pico_voices.py); "
                            "no embedding trains on them")
