@@ -17,6 +17,7 @@ from toolchain.corpus.mbrola import HOME_ENV, VOICES, mbrola_home
 from toolchain.errors import KwsError
 
 DEBIAN_RELEASE = "bookworm"
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 ENGINE_PACKAGES = ("mbrola", "espeak-ng", "libespeak-ng1", "espeak-ng-data", "libpcaudio0", "libsonic0")
 LAYOUT = "layout:3"  # in the install marker: an install laid out otherwise is redone
 
@@ -24,8 +25,9 @@ LAYOUT = "layout:3"  # in the install marker: an install laid out otherwise is r
 def install(home: Path | None = None, languages: tuple[str, ...] = tuple(VOICES)) -> Path:
     """Fetch and unpack the engine and the voices of `languages` under `home` (idempotent)."""
     home = Path(home or mbrola_home())
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise KwsError("mbrola: needs apt-get and dpkg-deb (a Debian or Ubuntu machine) to fetch Debian's packages")
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None or not DEBIAN_KEYRING.is_file():
+        raise KwsError(f"mbrola: fetching Debian's packages needs apt-get, dpkg-deb and Debian's archive keyring "
+                       f"({DEBIAN_KEYRING}, package debian-archive-keyring)")
     packages = list(ENGINE_PACKAGES) + [f"mbrola-{v}" for lang in languages for v in VOICES[lang]]
     marker = home / ".installed"
     if marker.is_file() and set(marker.read_text().split()) >= {*packages, LAYOUT}:
@@ -39,7 +41,7 @@ def install(home: Path | None = None, languages: tuple[str, ...] = tuple(VOICES)
         for sub in ("lists/partial", "cache/archives/partial", "debs"):
             (apt / sub).mkdir(parents=True)
         (apt / "sources.list").write_text(
-            f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian "
+            f"deb [signed-by={DEBIAN_KEYRING}] http://deb.debian.org/debian "
             f"{DEBIAN_RELEASE} main contrib non-free\n")
         options = [f"-oDir::Etc::SourceList={apt / 'sources.list'}", "-oDir::Etc::SourceParts=/nonexistent",
                    f"-oDir::State::Lists={apt / 'lists'}", f"-oDir::Cache={apt / 'cache'}", "-oDebug::NoLocking=1"]
