@@ -63,3 +63,14 @@ def test_an_extra_corpus_may_speak_only_some_languages(synth_corpus, tmp_path):
     assert len(clips) == len(read_mswc(synth_corpus, ["en", "de"]).clips) + len(read_mswc(partial, ["de"]).clips)
     with pytest.raises(KwsError, match="speaks none of the languages"):
         _scan_corpora(TrainConfig(synth_corpus, tmp_path / "e", ("en",), extra_corpora=(partial,)))
+
+
+def test_a_model_card_of_an_embedding_trained_on_mbrola_states_the_voices_licence(tiny_embedding):
+    import json
+
+    from toolchain.embedding.train import MBROLA_LICENCE_LINE, model_card
+
+    manifest = json.loads((tiny_embedding / "manifest.json").read_text())
+    assert MBROLA_LICENCE_LINE not in model_card(manifest)
+    manifest["corpus"]["voice_families"] = ["espeak", "kokoro", "mbrola"]
+    assert MBROLA_LICENCE_LINE in model_card(manifest).splitlines()

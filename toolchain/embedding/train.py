@@ -386,6 +386,11 @@ def hardware() -> dict:
             "tensorflow": tf.__version__}
 
 
+MBROLA_LICENCE_LINE = ("- **MBROLA voices' licence**: the MBROLA voice databases may be used to synthesise speech with MBROLA "
+                       "free of charge and may not be sold or built into a product that is sold; these weights were trained on "
+                       "speech synthesised with them and do not contain them (corpus/mbrola.py)")
+
+
 def model_card(manifest: dict) -> str:
     t, b = manifest["training"], manifest["budget"]
     vocab = manifest["vocabulary"]
@@ -400,6 +405,7 @@ def model_card(manifest: dict) -> str:
         f"- **Corpus**: {manifest['corpus']['path']} (seed {manifest['corpus']['seed']}, {manifest['corpus']['clips_used']} clips used)"
         + "".join(f" + {extra['path']}" for extra in manifest['corpus'].get('extra', [])),
         f"- **Voice families**: {', '.join(manifest['corpus'].get('voice_families') or ['unknown'])}",
+        *([MBROLA_LICENCE_LINE] if "mbrola" in (manifest["corpus"].get("voice_families") or []) else []),
         f"- **Teacher**: " + (f"{manifest['teacher']['name']} (sha256 {manifest['teacher']['model_sha256'][:16]}…, "
                               f"weight {manifest['teacher']['distill_weight']}; {manifest['teacher']['loss']})"
                               if manifest.get('teacher') else "none"),
