@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from toolchain.audio import SAMPLE_RATE, resample, trim_silence
 from toolchain.errors import KwsError
@@ -118,8 +119,6 @@ class Mbrola:
             if spoken.returncode != 0 or not wav.is_file():
                 raise KwsError(f"mbrola: cannot speak {utterance.text!r} with {voice}: "
                                f"{spoken.stderr.decode(errors='replace').strip()[:200]}")
-            import soundfile as sf
-
             audio, rate = sf.read(wav, dtype="int16")
         peak = int(np.abs(audio.astype(np.int32)).max()) if audio.size else 0
         if peak < 100:

@@ -58,7 +58,8 @@ def install(home: Path | None = None, languages: tuple[str, ...] = tuple(VOICES)
         missing = [line.split()[1] for line in simulated.splitlines() if line.startswith("Inst ")]
         apt_get("download", *sorted(set(packages) | set(missing)))
         root = staging / "root"
-        for deb in sorted((apt / "debs").glob("*.deb")):
+        debs = sorted((apt / "debs").glob("*.deb"))
+        for deb in debs:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
         # espeak-ng looks for a voice in <data>/mbrola/ before /usr/share/mbrola/: link the unpacked ones there
         data = next(root.glob("usr/lib/*/espeak-ng-data"))
@@ -66,7 +67,7 @@ def install(home: Path | None = None, languages: tuple[str, ...] = tuple(VOICES)
         for voice in sorted((root / "usr" / "share" / "mbrola").iterdir()):
             (data / "mbrola" / voice.name).symlink_to(os.path.relpath(voice / voice.name, data / "mbrola"))
         (root / ".installed").write_text("\n".join([*packages, LAYOUT]) + "\n")
-        (root / "PACKAGES").write_text("".join(f"{deb.name}\n" for deb in sorted((apt / "debs").glob("*.deb"))))  # versions
+        (root / "PACKAGES").write_text("".join(f"{deb.name}\n" for deb in debs))  # versions
         if home.exists():
             shutil.rmtree(home)  # an earlier install with fewer voices (it has the marker), or an empty folder
         os.replace(root, home)

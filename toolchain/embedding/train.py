@@ -126,7 +126,8 @@ def _scan_corpora(config: TrainConfig):
     for index, corpus in enumerate(config.corpora):
         languages = list(config.languages)
         if index > 0:
-            languages = [lang for lang in languages if lang in languages_in(corpus)]
+            spoken = set(languages_in(corpus))
+            languages = [lang for lang in languages if lang in spoken]
             if not languages:
                 raise KwsError(f"{corpus}: speaks none of the languages {list(config.languages)}")
         scan = read_mswc(corpus, languages=languages)
