@@ -97,7 +97,7 @@ corpus-pico: $(PICO_CORPUS)/manifest.json
 # A fourth voice family, MBROLA (corpus/mbrola.py): diphones of 28 recorded speakers in six of the embedding
 # languages (no English: Festival packages those voices, and Festival is reserved). Debian's engine and
 # voices are fetched into the kws cache without root and without touching the system's package sources
-# (~200 MB, 20 s); the corpus's 192 words × 24 utterances take ~1 min on 2 cores.
+# (~330 MB unpacked, ~20 s); the corpus's 192 words × 24 utterances took 3 min 52 s on 2 busy cores.
 MBROLA_CORPUS := $(WORK)/corpus-mbrola
 
 mbrola-setup: setup
