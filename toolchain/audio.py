@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from toolchain.errors import bad_input
+from toolchain.errors import KwsError, bad_input
 
 SAMPLE_RATE = 16000
 MIN_SAMPLE_RATE = SAMPLE_RATE  # lower rates lack the band up to 7.5 kHz that the frontend reads
@@ -112,6 +112,15 @@ def trim_silence(audio: np.ndarray, peak: float, rate: int, margin_s: float = 0.
     loud = np.flatnonzero(np.abs(audio) > 0.01 * peak)
     pad = int(margin_s * rate)
     return audio[max(0, loud[0] - pad): loud[-1] + pad]
+
+
+def trim_synthesized(pcm: np.ndarray, rate: int, what: str) -> np.ndarray:
+    """A synthesizer's int16 output with its silent ends trimmed; a (near-)silent output is an error
+    that names `what` was asked for, not a clip of nothing in the corpus."""
+    peak = int(np.abs(pcm.astype(np.int32)).max()) if pcm.size else 0
+    if peak < 100:
+        raise KwsError(f"{what}: silent output")
+    return trim_silence(pcm, peak, rate)
 
 
 def clipping_fraction(audio: np.ndarray) -> float:

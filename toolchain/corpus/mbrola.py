@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from toolchain.audio import SAMPLE_RATE, resample, trim_silence
+from toolchain.audio import SAMPLE_RATE, resample, trim_synthesized
 from toolchain.errors import KwsError
 
 VOICES = {
@@ -120,10 +120,7 @@ class Mbrola:
                 raise KwsError(f"mbrola: cannot speak {utterance.text!r} with {voice}: "
                                f"{spoken.stderr.decode(errors='replace').strip()[:200]}")
             audio, rate = sf.read(wav, dtype="int16")
-        peak = int(np.abs(audio.astype(np.int32)).max()) if audio.size else 0
-        if peak < 100:
-            raise KwsError(f"mbrola: silent output for {utterance.text!r} in {utterance.language} ({voice})")
-        audio = trim_silence(audio, peak, rate)
+        audio = trim_synthesized(audio, rate, f"mbrola: {utterance.text!r} in {utterance.language} ({voice})")
         if rate != SAMPLE_RATE:
             audio = np.round(np.clip(resample(audio.astype(np.float32) / 32768.0, rate, SAMPLE_RATE), -1, 1) * 32767).astype(np.int16)
         return np.ascontiguousarray(audio)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.audio import trim_silence
+from toolchain.audio import trim_synthesized
 from toolchain.errors import KwsError
 
 PICO_RATE = 16000
@@ -118,7 +118,4 @@ class Pico:
         if isinstance(answer, str):
             raise KwsError(f"pico: cannot speak {utterance.text!r}: {answer}")
         pcm = np.frombuffer(answer, np.int16)
-        peak = int(np.abs(pcm.astype(np.int32)).max()) if pcm.size else 0
-        if peak < 100:
-            raise KwsError(f"pico: silent output for {utterance.text!r} in {utterance.language}")
-        return trim_silence(pcm, peak, PICO_RATE).copy()
+        return trim_synthesized(pcm, PICO_RATE, f"pico: {utterance.text!r} in {utterance.language}").copy()
