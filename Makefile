@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup distill-setup bench bench-voices bench-pico readme flash clean
+.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -157,6 +157,14 @@ bench-voices: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(VOICES
 bench-pico: $(PICO_CORPUS)/manifest.json $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json \
 		$(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json | distill-setup
 	$(PY) benchmarks/pico_voices.py --corpus $(PICO_CORPUS)
+
+# What the five-shot head learns besides the word (benchmarks/family_confound.py): shots of a family the
+# embedding never heard, scored on other words of that family and of a family it was trained on. Dev
+# families only: the espeak-only recipe run with Kokoro shots, the shipped embedding with MBROLA shots.
+bench-confound: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(KOKORO_HELDOUT)/manifest.json $(MBROLA_CORPUS)/manifest.json
+	$(PY) benchmarks/family_confound.py --unheard $(KOKORO_HELDOUT) --heard $(CORPUS)
+	$(PY) benchmarks/family_confound.py --embedding models/embedding --unheard $(MBROLA_CORPUS) --heard $(CORPUS) \
+		--results-name family_confound_shipped
 
 # Training time only: EfficientWord-Net's real-speech embedding, the distillation teacher. Its wheel
 # declares PyAudio (which needs PortAudio to build) and packaging tools its model code never imports,

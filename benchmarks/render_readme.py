@@ -661,8 +661,27 @@ def pico_verdict(s: Sources) -> str:
     return "; ".join(parts) or "no shipped embedding in pico_voices.json"
 
 
+def family_confound_table(s: Sources) -> str:
+    """benchmarks/family_confound.py: what a five-shot head learns of its shots' voice family (dev families only)."""
+    readings = [name for name in FAMILY_CONFOUND_READINGS if name in s.benchmarks()]
+    if not readings:
+        return "Not measured at this revision (`make bench-confound`)."
+    lines = ["| embedding (trained on) | shots: family never heard | other words, that family | other words, a heard family "
+             "| the word, that family | the word, a heard family | source |", "|---|---|---|---|---|---|---|"]
+    for name in readings:
+        record = s.record(name)
+        f = record["figures"]
+        for run in [key.removesuffix("_embedding_hash") for key in f if key.endswith("_embedding_hash")]:
+            cells = [f"{f[f'{run}_{part}_mean_score']:.3f} ({_pct(f[f'{run}_{part}_above_threshold'])} ≥ {f[f'{run}_threshold']:g})"
+                     for part in ("unheard_neg", "heard_neg", "unheard_pos", "heard_pos")]
+            lines.append(f"| `{run}` ({f[f'{run}_trained_on']}) | {f[f'{run}_unheard_family']}, {f[f'{run}_targets']} words "
+                         f"| {' | '.join(cells)} | `{record['command']}` |")
+    return "\n".join(lines)
+
+
+FAMILY_CONFOUND_READINGS = ("family_confound", "family_confound_shipped")
 TEMPLATED_BENCHMARKS = ("foundation", "fewshot", "device", "ci", "firmware", "streaming", "stream_speed", "nano_stream", "voices",
-                        "pico_voices", "head_decay", "voices_ablation")
+                        "pico_voices", "head_decay", "voices_ablation", *FAMILY_CONFOUND_READINGS)
 
 # Rendered in this order; measured-sources last, so it lists every file the others read.
 TEMPLATES: dict[str, Callable[[Sources], str]] = {
@@ -674,7 +693,7 @@ TEMPLATES: dict[str, Callable[[Sources], str]] = {
     "measured-table": measured_table, "streaming-table": streaming_table, "nano-stream": nano_stream,
     "latency-estimates": latency_estimates, "voices-table": voices_table, "voices-verdict": voices_verdict,
     "voices-ablation": voices_ablation, "pico-table": pico_table, "pico-verdict": pico_verdict, "head-decay": head_decay_table,
-    "measured-sources": measured_sources,
+    "family-confound": family_confound_table, "measured-sources": measured_sources,
 }
 
 
