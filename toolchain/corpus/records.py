@@ -18,6 +18,11 @@ class ClipRecord:
     split: str = "train"
 
 
+def voice_families(clips) -> list[str]:
+    """The synthesizer families speaking `clips` (`kws synth` names speakers FAMILY-VOICE; real speakers have no family)."""
+    return sorted({clip.speaker.split("-", 1)[0] for clip in clips if "-" in clip.speaker})
+
+
 @dataclass
 class ScanResult:
     """Clips that loaded, plus the files that were skipped and why (never silently dropped)."""

@@ -27,7 +27,7 @@ from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import languages_in, read_mswc
 from toolchain.corpus.pico import EVALUATION_ONLY_FAMILY
-from toolchain.corpus.records import SILENCE, UNKNOWN
+from toolchain.corpus.records import SILENCE, UNKNOWN, voice_families
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
 from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, feature_dataset
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
@@ -338,7 +338,7 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         "corpus": {"path": str(config.corpus), "seed": corpus_manifest.get("config", {}).get("seed"),
                    "config": corpus_manifest.get("config"), "clips_used": len(kept), "skipped": len(skipped),
                    "extra": [_corpus_summary(c) for c in config.extra_corpora],
-                   "voice_families": sorted({r.speaker.split("-", 1)[0] for r in kept if "-" in r.speaker})},
+                   "voice_families": voice_families(kept)},
         "teacher": teacher_info,
         "training": {
             "config": {k: _jsonable(v) for k, v in asdict(config).items()},

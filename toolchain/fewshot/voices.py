@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from toolchain.corpus.background import silence_clips
 from toolchain.corpus.mswc import languages_in, read_mswc, splits_csv
-from toolchain.corpus.records import ClipRecord
+from toolchain.corpus.records import ClipRecord, voice_families
 from toolchain.embedding.artifact import Embedding, embed
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
@@ -190,7 +190,7 @@ def evaluate_voices(embedding: Embedding, corpora: list[Path], config: VoicesCon
     started = time.time()
     frontend = embedding.frontend
     clips, sources = read_corpora([Path(c) for c in corpora])
-    families = sorted({c.speaker.split("-", 1)[0] for c in clips if "-" in c.speaker})
+    families = voice_families(clips)
     described = embedding_record(embedding)
     targets = choose_voice_targets(clips, embedding, config)
     if not any(t["words"] for t in targets.values()):
