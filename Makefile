@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
+.PHONY: setup test firmware-packages firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -15,16 +15,23 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-test: setup
+# The firmware tests build TFLM for Cortex-M4F with arm-none-eabi-gcc and run it on QEMU. `make test`
+# installs their Debian packages when they are missing and it runs as root; elsewhere those tests skip,
+# each saying in one line what to install (KWS_REQUIRE_FIRMWARE=1 makes them fail instead).
+# toolchain/firmware/tools.DEBIAN_PACKAGES is the same list (tests/test_firmware_tools.py checks).
+FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake
+
+test: setup firmware-packages
 	$(PY) -m pytest -q tests
 
-# The firmware tests alone (TFLM built for Cortex-M4F, run on QEMU): installs the Debian packages they
-# need when missing (as root; else says what to install), with the TFLM tree at ../shared/third_party/tflite-micro.
-FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake
-firmware-setup:
-	@dpkg -s $(FIRMWARE_PACKAGES) >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $(FIRMWARE_PACKAGES); \
-	  else echo "firmware tests need: sudo apt-get install $(FIRMWARE_PACKAGES)"; exit 1; fi; }
+firmware-packages:
+	@dpkg -s $(FIRMWARE_PACKAGES) >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(FIRMWARE_PACKAGES); }
+
+# The firmware tests alone, with the TFLM tree at ../shared/third_party/tflite-micro; fails (rather than
+# skipping) where the packages are missing and cannot be installed.
+firmware-setup: firmware-packages
+	@dpkg -s $(FIRMWARE_PACKAGES) >/dev/null 2>&1 || { echo "firmware tests need: sudo apt-get install $(FIRMWARE_PACKAGES)"; exit 1; }
 
 firmware-test: setup firmware-setup
 	KWS_REQUIRE_FIRMWARE=1 $(PY) -m pytest -q tests/test_firmware_qemu.py tests/test_firmware_stream.py tests/test_export.py
