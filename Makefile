@@ -130,6 +130,14 @@ $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json: | corpus distill-setu
 $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json: | corpus-kokoro distill-setup
 	$(KWS) train-embedding --corpus $(KOKORO_CORPUS) $(RECIPE_FLAGS) --out $(@D)
 
+# What a third training family buys on the family left out: the recipe on espeak-ng + MBROLA (tested on
+# Kokoro voices) and on Kokoro + MBROLA (tested on espeak-ng voices), beside the one-family runs.
+$(VOICES_WORK)/embedding-espeak-mbrola-recipe/manifest.json: | corpus corpus-mbrola distill-setup
+	$(KWS) train-embedding --corpus $(CORPUS) --corpus $(MBROLA_CORPUS) $(RECIPE_FLAGS) --out $(@D)
+
+$(VOICES_WORK)/embedding-kokoro-mbrola-recipe/manifest.json: | corpus-kokoro corpus-mbrola distill-setup
+	$(KWS) train-embedding --corpus $(KOKORO_CORPUS) --corpus $(MBROLA_CORPUS) $(RECIPE_FLAGS) --out $(@D)
+
 # The ablation (what each part of the recipe buys): espeak only, with neither part, the teacher alone,
 # room augmentation alone, and the recipe with a heavier teacher loss; 7-11 min of training each (above).
 
@@ -153,9 +161,12 @@ $(VOICES_WORK)/embedding-espeak-only-recipe-am/manifest.json: | corpus distill-s
 ABLATIONS = plain teacher room recipe-distill3 recipe-am
 
 bench-voices: $(VOICES_WORK)/embedding-espeak-only-recipe/manifest.json $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json \
+		$(VOICES_WORK)/embedding-espeak-mbrola-recipe/manifest.json $(VOICES_WORK)/embedding-kokoro-mbrola-recipe/manifest.json \
 		$(foreach a,$(ABLATIONS),$(VOICES_WORK)/embedding-espeak-only-$(a)/manifest.json)
 	$(PY) benchmarks/voices.py --corpus-espeak $(CORPUS) --corpus-kokoro $(KOKORO_CORPUS) --corpus-kokoro $(KOKORO_HELDOUT) \
 		--family-embedding espeak=$(VOICES_WORK)/embedding-espeak-only-recipe --family-embedding kokoro=$(VOICES_WORK)/embedding-kokoro-only-recipe \
+		--family-embedding espeak+mbrola=$(VOICES_WORK)/embedding-espeak-mbrola-recipe \
+		--family-embedding kokoro+mbrola=$(VOICES_WORK)/embedding-kokoro-mbrola-recipe \
 		$(foreach a,$(ABLATIONS),--ablation $(a)=$(VOICES_WORK)/embedding-espeak-only-$(a)) \
 		--embedding models/embedding --targets-per-group 16
 

@@ -389,6 +389,11 @@ def _trained_on(f: dict, run: str) -> str:
     return f[f"{run}_voice_families"] + (f", teacher {teacher}" if teacher else "")
 
 
+def _trained_families(run_families: str) -> str:
+    """"espeak" → "espeak only"; "espeak+mbrola" → "espeak + mbrola" (a leave-one-family-out run's name)."""
+    return run_families.replace("+", " + ") if "+" in run_families else f"{run_families} only"
+
+
 def voices_table(s: Sources) -> str:
     """benchmarks/voices.py: per run (embedding → tested voices), scorer and language group."""
     if "voices" not in s.benchmarks():
@@ -405,7 +410,7 @@ def voices_table(s: Sources) -> str:
     for run in runs:
         if run.startswith("lofo_"):
             family, tested = run.removeprefix("lofo_").split("_to_")
-            name = f"{family} only"
+            name = _trained_families(family)
         else:
             name, tested = run.rsplit("_on_", 1)
             name = f"`{name}`"
@@ -470,7 +475,7 @@ def model_card(s: Sources, model: str) -> str:
         for run in lofo:
             family = run.removeprefix("lofo_").split("_to_")[0]
             trained = _trained_on(f, run)
-            parts += [f"Leave one family out: `{architecture}` trained on {family} only ({trained}; embedding "
+            parts += [f"Leave one family out: `{architecture}` trained on {_trained_families(family)} ({trained}; embedding "
                       f"{f[f'{run}_embedding_hash']}), tested on the family it never heard:", "", *header, *_voices_rows(f, run), ""]
     if "pico_voices" in s.benchmarks():
         record = s.record("pico_voices")

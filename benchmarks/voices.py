@@ -9,7 +9,11 @@ are reserved for an independent check and are never used here.
 
     python benchmarks/voices.py --corpus-espeak DIR --corpus-kokoro DIR [--corpus-kokoro DIR2 …]
         [--family-embedding espeak=DIR] [--family-embedding kokoro=DIR] [--embedding DIR …]
-        [--ablation NAME=DIR …]
+        [--family-embedding espeak+mbrola=DIR …] [--ablation NAME=DIR …]
+
+An embedding given as espeak+mbrola=DIR (trained on espeak-ng and MBROLA) is tested on Kokoro voices,
+kokoro+mbrola=DIR on espeak-ng voices: what a further training family buys on the family left out,
+beside the one-family run and the peer on the same clips and shots.
 
 An ablation (--ablation plain=DIR) is a one-family embedding trained with part of the recipe (no
 teacher, no room augmentation, …). It is tested on the other family's voices with the same targets,
@@ -36,6 +40,8 @@ from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, embedding_re
 
 WORK = Path("work/bench_voices")
 FAMILIES = ("espeak", "kokoro")
+# families an embedding may also be trained on here, never tested on (their corpora are not read)
+TRAINING_ONLY_FAMILIES = ("mbrola",)
 SHIPPED = (DEFAULT_EMBEDDING, DEFAULT_EMBEDDING.parent / "embedding-small")
 FEWSHOT_CONFIG = EvalConfig(targets_per_group=8, baselines=False)  # benchmarks/fewshot.py's, without the baselines' figures
 
@@ -118,10 +124,19 @@ def _targets(report: dict) -> list[str]:
 
 
 def _family_of(spec: str) -> tuple[str, Path]:
-    family, _, path = spec.partition("=")
-    if family not in FAMILIES or not path:
-        raise SystemExit(f"error: --family-embedding {spec!r}: expected FAMILY=DIR with FAMILY one of {', '.join(FAMILIES)}")
-    return family, Path(path)
+    """FAMILY=DIR, or FAMILY+EXTRA…=DIR: an embedding trained on those families, tested on the one of
+    FAMILIES it left out (e.g. espeak+mbrola=DIR is tested on Kokoro voices)."""
+    families, _, path = spec.partition("=")
+    trained = families.split("+")
+    left_out = [f for f in FAMILIES if f not in trained]
+    if not path or len(left_out) != 1 or not set(trained) <= set(FAMILIES + TRAINING_ONLY_FAMILIES) or len(set(trained)) != len(trained):
+        raise SystemExit(f"error: --family-embedding {spec!r}: expected FAMILY=DIR or FAMILY+{'|'.join(TRAINING_ONLY_FAMILIES)}=DIR "
+                         f"with FAMILY one of {', '.join(FAMILIES)}")
+    return families, Path(path)
+
+
+def _left_out(families: str) -> str:
+    return next(f for f in FAMILIES if f not in families.split("+"))
 
 
 def main() -> None:
@@ -129,7 +144,7 @@ def main() -> None:
     parser.add_argument("--corpus-espeak", type=Path, action="append", help="espeak-ng corpus (repeatable; default work/corpus)")
     parser.add_argument("--corpus-kokoro", type=Path, action="append", help="Kokoro corpus (repeatable; default work/corpus-kokoro)")
     parser.add_argument("--family-embedding", action="append", default=[], metavar="FAMILY=DIR",
-                        help="an embedding trained on FAMILY alone (else trained here)")
+                        help="an embedding trained on FAMILY alone (else trained here), or on FAMILY+mbrola (tested on the family it left out)")
     parser.add_argument("--lofo", action="append", choices=FAMILIES, help="families whose family-only embedding to test (default: both)")
     parser.add_argument("--epochs", type=int, default=40, help="at most this many epochs for a family-only embedding trained here")
     parser.add_argument("--architecture", default=None, help="of a family-only embedding trained here (default: the first --embedding's)")
@@ -156,6 +171,12 @@ def main() -> None:
             given[trained] = _family_embedding(trained, corpora[trained][0], args.epochs, architecture, args.teacher)
         report = evaluate_voices(load_embedding(given[trained]), corpora[tested], config)
         print_report(f"trained on {trained} only ({given[trained]}), enrolled and tested on {tested} voices", report)
+        figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
+        reports[f"lofo_{trained}_to_{tested}"] = report
+    for trained in [] if args.no_lofo else [families for families in given if "+" in families]:
+        tested = _left_out(trained)
+        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], config)
+        print_report(f"trained on {trained.replace('+', ' + ')} ({given[trained]}), enrolled and tested on {tested} voices", report)
         figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
         reports[f"lofo_{trained}_to_{tested}"] = report
     for name, path in map(_ablation_of, args.ablation):

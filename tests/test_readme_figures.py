@@ -162,3 +162,20 @@ def test_the_head_decay_table_marks_the_shipped_decay(results_copy):
     rows = [line for line in render_readme.head_decay_table(Sources(results_copy)).splitlines() if line.startswith("| ")][1:]
     assert [row.split(" | ")[0] for row in rows] == ["| 0.0001", "| **0.01** (shipped)"]
     assert rows[0].count("4.00 % / 1.00 %") == 4 and rows[1].count("2.00 % / 0.50 %") == 4
+
+
+def test_a_run_trained_on_a_further_family_is_named_by_its_families_and_judged_like_the_others(results_copy):
+    import voices
+
+    assert voices._family_of("espeak+mbrola=d") == ("espeak+mbrola", Path("d")) and voices._left_out("espeak+mbrola") == "kokoro"
+    assert voices._left_out("kokoro+mbrola") == "espeak"
+    for spec in ("espeak+kokoro=d", "mbrola=d", "espeak+pico=d", "espeak+espeak=d", "espeak+mbrola="):
+        with pytest.raises(SystemExit):
+            voices._family_of(spec)  # no family left out, none tested, a family never trained here, no directory
+    figures = _voices_run("lofo_espeak_to_kokoro", 1.0, True, 0.0312) | _voices_run("lofo_espeak+mbrola_to_kokoro", 1.0, True, 0.0075)
+    record.write_results("voices", figures, results_copy)
+    verdict = render_readme.voices_verdict(Sources(results_copy))
+    assert "espeak → kokoro, held-out languages: 3.12 % vs the peer's 0.44 % (not met)" in verdict
+    assert "espeak+mbrola → kokoro, held-out languages: 0.75 % vs the peer's 0.44 % (met)" in verdict
+    assert render_readme._trained_families("espeak+mbrola") == "espeak + mbrola"
+    assert render_readme._trained_families("espeak") == "espeak only"
