@@ -131,7 +131,8 @@ $(VOICES_WORK)/embedding-kokoro-only-recipe/manifest.json: | corpus-kokoro disti
 	$(KWS) train-embedding --corpus $(KOKORO_CORPUS) $(RECIPE_FLAGS) --out $(@D)
 
 # What a third training family buys on the family left out: the recipe on espeak-ng + MBROLA (tested on
-# Kokoro voices) and on Kokoro + MBROLA (tested on espeak-ng voices), beside the one-family runs.
+# Kokoro voices) and on Kokoro + MBROLA (tested on espeak-ng voices), beside the one-family runs;
+# 780 s and 331 s of training on 2 cores at 4ec3752 (teacher cache warm).
 $(VOICES_WORK)/embedding-espeak-mbrola-recipe/manifest.json: | corpus corpus-mbrola distill-setup
 	$(KWS) train-embedding --corpus $(CORPUS) --corpus $(MBROLA_CORPUS) $(RECIPE_FLAGS) --out $(@D)
 

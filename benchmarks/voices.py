@@ -139,6 +139,18 @@ def _left_out(families: str) -> str:
     return next(f for f in FAMILIES if f not in families.split("+"))
 
 
+def _same_targets(config: VoicesConfig, embeddings: dict[str, Path]) -> dict[str, VoicesConfig]:
+    """Per tested family, `config` with targets outside every compared embedding's vocabulary: a run with
+    MBROLA has a larger vocabulary than the one-family run beside it, and without this the two (and
+    their peer figures) would enrol different words."""
+    configs = {}
+    for tested in {_left_out(trained) for trained in embeddings}:
+        vocabulary = {f"{language}/{word}" for trained, path in embeddings.items() if _left_out(trained) == tested
+                      for language, words in load_embedding(path).manifest["vocabulary"].items() for word in words}
+        configs[tested] = dataclasses.replace(config, avoid_words=tuple(sorted(vocabulary)))
+    return configs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus-espeak", type=Path, action="append", help="espeak-ng corpus (repeatable; default work/corpus)")
@@ -164,19 +176,16 @@ def main() -> None:
     given = dict(_family_of(spec) for spec in args.family_embedding)
     shipped = [] if args.no_shipped else (args.embedding or list(SHIPPED))
     figures, reports = {"threshold": config.threshold, "targets_per_group": config.targets_per_group or 0}, {}
-    for trained in [] if args.no_lofo else (args.lofo or FAMILIES):
-        tested = next(f for f in FAMILIES if f != trained)
+    runs = [] if args.no_lofo else [*(args.lofo or FAMILIES), *(families for families in given if "+" in families)]
+    for trained in runs:
         if trained not in given:
             architecture = args.architecture or load_embedding(shipped[0] if shipped else None).manifest["architecture"]
             given[trained] = _family_embedding(trained, corpora[trained][0], args.epochs, architecture, args.teacher)
-        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], config)
-        print_report(f"trained on {trained} only ({given[trained]}), enrolled and tested on {tested} voices", report)
-        figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
-        reports[f"lofo_{trained}_to_{tested}"] = report
-    for trained in [] if args.no_lofo else [families for families in given if "+" in families]:
+    same_targets = _same_targets(config, {trained: given[trained] for trained in runs})
+    for trained in runs:
         tested = _left_out(trained)
-        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], config)
-        print_report(f"trained on {trained.replace('+', ' + ')} ({given[trained]}), enrolled and tested on {tested} voices", report)
+        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], same_targets[tested])
+        print_report(f"trained on {trained.replace('+', ' + ')}{'' if '+' in trained else ' only'} ({given[trained]}), enrolled and tested on {tested} voices", report)
         figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
         reports[f"lofo_{trained}_to_{tested}"] = report
     for name, path in map(_ablation_of, args.ablation):
@@ -187,7 +196,7 @@ def main() -> None:
         if recipe is None:
             raise SystemExit(f"error: --ablation {name}={path}: trained on {trained or 'no recorded family'}; an ablation "
                              "needs one voice family whose leave-one-family-out run is in this run")
-        report = evaluate_voices(embedding, corpora[tested], dataclasses.replace(config, peer=False))
+        report = evaluate_voices(embedding, corpora[tested], dataclasses.replace(same_targets[tested], peer=False))
         if _targets(report) != _targets(recipe):
             raise SystemExit(f"error: --ablation {name}: its targets differ from the {trained[0]}-only run's "
                              "(another vocabulary?); the rows would not be comparable")
