@@ -143,10 +143,17 @@ def _same_targets(config: VoicesConfig, embeddings: dict[str, Path]) -> dict[str
     """Per tested family, `config` with targets outside every compared embedding's vocabulary: a run with
     MBROLA has a larger vocabulary than the one-family run beside it, and without this the two (and
     their peer figures) would enrol different words."""
+    manifests = {}
+    for trained, path in embeddings.items():
+        embedding = load_embedding(path)
+        recorded = embedding_record(embedding)["voice_families"]
+        if recorded and sorted(recorded) != sorted(trained.split("+")):  # before any evaluation, not after
+            raise SystemExit(f"error: --family-embedding {trained}={path}: that embedding was trained on {','.join(recorded)}")
+        manifests[trained] = embedding.manifest
     configs = {}
     for tested in {_left_out(trained) for trained in embeddings}:
-        vocabulary = {f"{language}/{word}" for trained, path in embeddings.items() if _left_out(trained) == tested
-                      for language, words in load_embedding(path).manifest["vocabulary"].items() for word in words}
+        vocabulary = {f"{language}/{word}" for trained, manifest in manifests.items() if _left_out(trained) == tested
+                      for language, words in manifest["vocabulary"].items() for word in words}
         configs[tested] = dataclasses.replace(config, avoid_words=tuple(sorted(vocabulary)))
     return configs
 
