@@ -33,7 +33,7 @@ from pathlib import Path
 
 from record import RESULTS_DIR, write_results
 from toolchain.artifacts import write_json_atomic
-from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
+from toolchain.embedding.artifact import DEFAULT_EMBEDDING, Embedding, load_embedding
 from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot
 from toolchain.fewshot.head import HEAD_L2
 from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, embedding_record, evaluate_voices
@@ -139,21 +139,18 @@ def _left_out(families: str) -> str:
     return next(f for f in FAMILIES if f not in families.split("+"))
 
 
-def _same_targets(config: VoicesConfig, embeddings: dict[str, Path]) -> dict[str, VoicesConfig]:
+def _same_targets(config: VoicesConfig, embeddings: dict[str, Embedding]) -> dict[str, VoicesConfig]:
     """Per tested family, `config` with targets outside every compared embedding's vocabulary: a run with
     MBROLA has a larger vocabulary than the one-family run beside it, and without this the two (and
     their peer figures) would enrol different words."""
-    manifests = {}
-    for trained, path in embeddings.items():
-        embedding = load_embedding(path)
+    for trained, embedding in embeddings.items():
         recorded = embedding_record(embedding)["voice_families"]
         if recorded and sorted(recorded) != sorted(trained.split("+")):  # before any evaluation, not after
-            raise SystemExit(f"error: --family-embedding {trained}={path}: that embedding was trained on {','.join(recorded)}")
-        manifests[trained] = embedding.manifest
+            raise SystemExit(f"error: --family-embedding {trained}={embedding.path}: that embedding was trained on {','.join(recorded)}")
     configs = {}
     for tested in {_left_out(trained) for trained in embeddings}:
-        vocabulary = {f"{language}/{word}" for trained, manifest in manifests.items() if _left_out(trained) == tested
-                      for language, words in manifest["vocabulary"].items() for word in words}
+        vocabulary = {f"{language}/{word}" for trained, embedding in embeddings.items() if _left_out(trained) == tested
+                      for language, words in embedding.manifest["vocabulary"].items() for word in words}
         configs[tested] = dataclasses.replace(config, avoid_words=tuple(sorted(vocabulary)))
     return configs
 
@@ -188,10 +185,11 @@ def main() -> None:
         if trained not in given:
             architecture = args.architecture or load_embedding(shipped[0] if shipped else None).manifest["architecture"]
             given[trained] = _family_embedding(trained, corpora[trained][0], args.epochs, architecture, args.teacher)
-    same_targets = _same_targets(config, {trained: given[trained] for trained in runs})
+    lofo_embeddings = {trained: load_embedding(given[trained]) for trained in runs}
+    same_targets = _same_targets(config, lofo_embeddings)
     for trained in runs:
         tested = _left_out(trained)
-        report = evaluate_voices(load_embedding(given[trained]), corpora[tested], same_targets[tested])
+        report = evaluate_voices(lofo_embeddings[trained], corpora[tested], same_targets[tested])
         print_report(f"trained on {trained.replace('+', ' + ')}{'' if '+' in trained else ' only'} ({given[trained]}), enrolled and tested on {tested} voices", report)
         figures |= flat_figures(f"lofo_{trained}_to_{tested}", report)
         reports[f"lofo_{trained}_to_{tested}"] = report
