@@ -30,7 +30,7 @@ from toolchain.corpus.records import voice_families
 from toolchain.embedding.artifact import load_embedding, embed
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.enroll import DEFAULT_THRESHOLD
-from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, build_head_data, train_head
+from toolchain.fewshot.head import EmbeddingCache, build_head_data, head_settings, train_head
 from toolchain.fewshot.voices import equal_error_rate
 
 DEFAULT_EMBEDDING = Path("work/bench_voices/embedding-espeak-only-recipe")
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--results-name", default="family_confound", help="the results file's name (one per reading)")
     args = parser.parse_args()
-    figures = {"head_l2": HEAD_L2, "shots": SHOTS, "unheard": str(args.unheard), "heard": str(args.heard)}
+    figures = {**head_settings(), "shots": SHOTS, "unheard": str(args.unheard), "heard": str(args.heard)}
     for path in args.embedding or [DEFAULT_EMBEDDING]:
         measured = measure(path, args.unheard, args.heard, args.targets, args.seed, args.threshold)
         name = path.name.replace("-", "_")

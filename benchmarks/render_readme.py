@@ -599,8 +599,11 @@ HEAD_L2_CHANGED = "ec89083"  # the commit that took the head's weight decay from
 def _head_l2(record: dict) -> str:
     """The few-shot head's weight decay in a voices run: recorded by runs after ec89083, else known from the revision."""
     f = record["figures"]
+    if "prototype_weight" in f:
+        return (f"head weight decay {f['head_l2']:g} on the unit embedding, shot prototype folded in "
+                f"(weight {f['prototype_weight']:g}, offset {f['prototype_offset']:g})")
     if "head_l2" in f:
-        return f"head weight decay {f['head_l2']:g}"
+        return f"head weight decay {f['head_l2']:g} on the raw embedding"
     revision = record["git_revision"].removesuffix("+dirty")
     after = subprocess.run(["git", "merge-base", "--is-ancestor", HEAD_L2_CHANGED, revision], cwd=REPO, capture_output=True)
     if after.returncode not in (0, 1):

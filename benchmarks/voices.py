@@ -35,7 +35,7 @@ from record import RESULTS_DIR, write_results
 from toolchain.artifacts import write_json_atomic
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, Embedding, load_embedding
 from toolchain.fewshot.evaluate import EvalConfig, evaluate_fewshot
-from toolchain.fewshot.head import HEAD_L2
+from toolchain.fewshot.head import head_settings
 from toolchain.fewshot.voices import GROUPS, SCORERS, VoicesConfig, embedding_record, evaluate_voices
 
 WORK = Path("work/bench_voices")
@@ -105,7 +105,7 @@ def flat_figures(prefix: str, report: dict) -> dict:
 def write_voices_results(name: str, figures: dict, reports: dict, work: Path, results_dir: Path) -> None:
     """The run's CPU time into `figures`, the full reports under `work`, the figures as results/<name>.json."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    figures["head_l2"] = HEAD_L2  # the head's weight decay: its figures move with it
+    figures.update(head_settings())  # how the head was made: its figures move with it
     figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime)
     print(f"\nCPU time {figures['cpu_s']} s")
     write_json_atomic(work / "reports.json", reports)

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from toolchain.cli import main
 from toolchain.errors import KwsError
 from toolchain.fewshot.enroll import enroll, load_keyword_model
-from toolchain.fewshot.head import HEAD_L2
+import toolchain.fewshot.head as head_module
+from toolchain.fewshot.head import PROTOTYPE_OFFSET, PROTOTYPE_WEIGHT, HeadData, head_settings, train_head
 from toolchain.fewshot.evaluate import EvalConfig, binary_metrics, evaluate_fewshot
 from tests.conftest import tone_word
 
@@ -23,9 +24,30 @@ def test_enrolled_model_is_one_deployable_artifact(keyword_model, tiny_embedding
     assert manifest["embedding_hash"] == json.loads((tiny_embedding / "manifest.json").read_text())["embedding_hash"]
     assert len(manifest["keywords"]["gelb"]["shot_files"]) == 5
     assert model.input_shape == (None, 49, 40) and model.output_shape == (None, 3)
-    # the head's weight decay moves every few-shot figure: the artifact says which one trained it
-    head = model.get_layer("keyword_head").get_layer("keyword_head")
-    assert manifest["training"]["head_l2"] == HEAD_L2 == pytest.approx(float(head.kernel_regularizer.l2))
+    # how the head was made moves every few-shot figure: the artifact says it
+    assert {k: manifest["training"][k] for k in head_settings()} == head_settings()
+    assert [type(layer).__name__ for layer in model.get_layer("keyword_head").layers] == ["UnitLength", "Dense"]
+
+
+def test_head_reads_the_direction_and_folds_the_shot_prototype_in(monkeypatch):
+    rng = np.random.default_rng(0)
+    class_names = ["_silence_", "_unknown_", "a", "b"]
+    labels = np.repeat(np.arange(4), 40).astype(np.int32)
+    centres = np.abs(rng.normal(size=(4, 16))) * 3
+    data = HeadData((centres[labels] + np.abs(rng.normal(size=(160, 16)))).astype(np.float32), labels, class_names)
+    folded = train_head(data, seed=0, epochs=3)
+    vectors = data.embeddings[::7]
+    # the length of an embedding never changes a score: only its direction does
+    np.testing.assert_allclose(folded.predict(vectors, verbose=0), folded.predict(3.5 * vectors, verbose=0), atol=1e-5)
+    monkeypatch.setattr(head_module, "PROTOTYPE_WEIGHT", 0.0)
+    plain = train_head(data, seed=0, epochs=3)
+    (k1, b1), (k0, b0) = folded.get_layer("keyword_head").get_weights(), plain.get_layer("keyword_head").get_weights()
+    # silence and unknown keep the fitted weights; each keyword gains weight × (cosine to its shots' mean − offset)
+    np.testing.assert_allclose(k1[:, :2], k0[:, :2], atol=1e-5)
+    for label in (2, 3):
+        prototype = data.embeddings[labels == label].mean(0)
+        np.testing.assert_allclose(k1[:, label] - k0[:, label], PROTOTYPE_WEIGHT * prototype / np.linalg.norm(prototype), atol=1e-4)
+        assert b1[label] - b0[label] == pytest.approx(-PROTOTYPE_WEIGHT * PROTOTYPE_OFFSET, abs=1e-4)
 
 
 def test_add_keyword_keeps_the_old_one_and_writes_a_new_version(keyword_model, synth_corpus, tmp_path):

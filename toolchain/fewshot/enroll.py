@@ -20,7 +20,7 @@ from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
 from toolchain.embedding.registry import streaming_hop_frames
 from toolchain.errors import KwsError, bad_input
-from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, build_head_data, keyword_model, train_head
+from toolchain.fewshot.head import EmbeddingCache, build_head_data, head_settings, keyword_model, train_head
 from toolchain.fewshot.shots import check_keyword_name, load_shots
 from toolchain.frontend import FrontendParams, require_feature_input, require_same_frontend
 from toolchain.keras_file import save_model_reproducibly
@@ -154,7 +154,7 @@ def _enroll(keywords: list[tuple[str, Path]], out: Path, version: int, embedding
         "embedding_path": str(embedding.path),
         "frontend": embedding.frontend.to_dict(),
         "streaming": streaming_settings(embedding).to_dict(),
-        "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed, "head_l2": HEAD_L2,
+        "training": {"examples": int(len(data.labels)), "train_accuracy": round(train_accuracy, 4), "seed": seed, **head_settings(),
                      "wall_time_s": round(time.time() - started, 1)},
     }
     with staged_directory(out) as stage:

@@ -21,7 +21,7 @@ from toolchain.embedding.artifact import Embedding, embed
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.baselines import dtw_scores, from_scratch_scores
-from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, head_data_from_features, keyword_training_features, train_head
+from toolchain.fewshot.head import EmbeddingCache, head_data_from_features, head_settings, keyword_training_features, train_head
 from toolchain.frontend import require_feature_input
 
 
@@ -152,7 +152,7 @@ def evaluate_fewshot(embedding: Embedding, corpus: Path, out: Path, config: Eval
         "baselines": {name: {g: summarise([r["baselines"][name] for r in rows if r["group"] == g])
                              for g in ("in_embedding", "out_of_embedding")} for name in ("from_scratch", "dtw")} if config.baselines else {},
         "per_word": rows,
-        "config": {**config.__dict__, "head_l2": HEAD_L2},
+        "config": {**config.__dict__, **head_settings()},
         "embedding_hash": embedding.hash,
         "corpus": str(corpus),
         "wall_time_s": round(time.time() - started, 1),
