@@ -599,16 +599,20 @@ HEAD_L2_CHANGED = "ec89083"  # the commit that took the head's weight decay from
 def _head_l2(record: dict) -> str:
     """The few-shot head's weight decay in a voices run: recorded by runs after ec89083, else known from the revision."""
     f = record["figures"]
-    if "prototype_weight" in f:
-        return (f"head weight decay {f['head_l2']:g} on the unit embedding, shot prototype folded in "
-                f"(weight {f['prototype_weight']:g}, offset {f['prototype_offset']:g})")
     if "head_l2" in f:
-        return f"head weight decay {f['head_l2']:g} on the raw embedding"
+        return f"head weight decay {f['head_l2']:g}, {_head_input(f)}"
     revision = record["git_revision"].removesuffix("+dirty")
     after = subprocess.run(["git", "merge-base", "--is-ancestor", HEAD_L2_CHANGED, revision], cwd=REPO, capture_output=True)
     if after.returncode not in (0, 1):
         return "head weight decay not recorded"
     return f"head weight decay {0.01 if after.returncode == 0 else 0.0001:g}"
+
+
+def _head_input(figures: dict) -> str:
+    """Which head a record measured: f6bb56d moved it onto the embedding's direction, with the shots' prototype."""
+    if "prototype_weight" in figures:
+        return f"head on the embedding's direction, shot prototype folded in (weight {figures['prototype_weight']:g})"
+    return "head on the raw embedding (before f6bb56d)"
 
 
 def head_decay_table(s: Sources) -> str:
@@ -621,8 +625,8 @@ def head_decay_table(s: Sources) -> str:
     groups = ("in_embedding", "out_of_embedding")
     decays = sorted({float(k.split("_l2_", 1)[1].split("_", 1)[0]) for k in f if "_l2_" in k})
     lines = [f"`{record['command']}`, revision {record['git_revision'][:12]}: embedding {f['embedding_hash']}, "
-             f"{f['targets_per_group']} new words per language group (trained words where a family has no others), 5 shots; "
-             "pooled EER / mean of per-word EERs; shipped decay in bold.", "",
+             f"{f['targets_per_group']} new words per language group (trained words where a family has no others), 5 shots, "
+             f"{_head_input(f)}; pooled EER / mean of per-word EERs; shipped decay in bold.", "",
              "| head weight decay | espeak-ng, embedding languages | espeak-ng, other languages | Kokoro, embedding languages | Kokoro, other languages |",
              "|---|---|---|---|---|"]
     for decay in decays:
