@@ -22,9 +22,9 @@ from toolchain.frontend import FrontendParams, lead_in_samples, require_feature_
 # benchmarks/head_decay.py remeasures the sweep per language group (the README's head-decay table).
 HEAD_L2 = 1e-2
 # The head reads the embedding's direction, not its length (bank lengths range 5–33; the direction
-# alone lowered the dev EERs below). It is trained on unit embeddings times HEAD_INPUT_SCALE (the unknown bank's
-# mean length, about 20, so HEAD_L2 keeps the strength it was chosen at); the device divides by the
-# length (TFLite L2_NORMALIZATION, which TFLM runs in int8).
+# alone lowered the dev EERs below). It is trained on unit embeddings times HEAD_INPUT_SCALE (the
+# unknown bank's mean length, about 20, so HEAD_L2 keeps the strength it was chosen at); the device
+# divides by the length (TFLite L2_NORMALIZATION, which TFLM runs in int8).
 HEAD_INPUT_SCALE = 20.0
 # Each keyword's logit also gets PROTOTYPE_WEIGHT × (cosine to its shots' mean direction −
 # PROTOTYPE_OFFSET), a term of the same linear layer on unit inputs. The fitted weights learn whatever
@@ -130,7 +130,9 @@ def train_head(data: HeadData, seed: int, epochs: int = 40, l2: float = HEAD_L2)
     trainer.fit(HEAD_INPUT_SCALE * directions, data.labels, epochs=epochs, batch_size=64, class_weight=weights, shuffle=True, verbose=0)
     kernel, bias = fitted.get_weights()
     kernel = kernel * HEAD_INPUT_SCALE  # the device's input is the unit direction itself
-    for label in range(2, len(data.class_names)):  # silence and unknown have no prototype
+    for label, name in enumerate(data.class_names):
+        if name in (SILENCE, UNKNOWN):  # no prototype: they are not one word
+            continue
         prototype = unit_directions(data.embeddings[data.labels == label].mean(0, keepdims=True))[0]
         kernel[:, label] += PROTOTYPE_WEIGHT * prototype
         bias[label] -= PROTOTYPE_WEIGHT * PROTOTYPE_OFFSET
