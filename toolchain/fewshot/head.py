@@ -113,7 +113,8 @@ class UnitLength(keras.layers.Layer):
 
 
 def unit_directions(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    """Each vector (the last axis) divided by its length."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def train_head(data: HeadData, seed: int, epochs: int = 40, l2: float = HEAD_L2) -> keras.Model:
@@ -133,7 +134,7 @@ def train_head(data: HeadData, seed: int, epochs: int = 40, l2: float = HEAD_L2)
     for label, name in enumerate(data.class_names):
         if name in (SILENCE, UNKNOWN):  # no prototype: they are not one word
             continue
-        prototype = unit_directions(data.embeddings[data.labels == label].mean(0, keepdims=True))[0]
+        prototype = unit_directions(data.embeddings[data.labels == label].mean(axis=0))
         kernel[:, label] += PROTOTYPE_WEIGHT * prototype
         bias[label] -= PROTOTYPE_WEIGHT * PROTOTYPE_OFFSET
     dense = keras.layers.Dense(len(data.class_names), activation="softmax", name="keyword_head")

@@ -33,7 +33,7 @@ from toolchain.embedding.artifact import Embedding, embed
 from toolchain.errors import KwsError
 from toolchain.features import batch_features, decode_clips
 from toolchain.fewshot.evaluate import binary_metrics, spread_over_languages, target_split
-from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, head_data_from_features, keyword_training_features, train_head
+from toolchain.fewshot.head import HEAD_L2, EmbeddingCache, head_data_from_features, keyword_training_features, train_head, unit_directions
 
 PEER_THRESHOLD = 0.9  # EfficientWord-Net's HotwordDetector default
 PROTOTYPE_BANK_FAR = 0.005  # the prototype's threshold lets 0.5 % of the unknown bank through
@@ -76,12 +76,8 @@ def far_at_tpr(scores: np.ndarray, is_target: np.ndarray, tpr: float = 0.95) -> 
     return float(np.mean(scores[~is_target] >= threshold))
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-
-
 def prototype_scores(shot_vectors: np.ndarray, test_vectors: np.ndarray) -> np.ndarray:
-    return _unit(test_vectors) @ _unit(_unit(shot_vectors).mean(axis=0))
+    return unit_directions(test_vectors) @ unit_directions(unit_directions(shot_vectors).mean(axis=0))
 
 
 def read_corpora(corpora: list[Path]) -> tuple[list[ClipRecord], dict]:
