@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test firmware-packages firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
+.PHONY: setup test firmware-packages firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup corpus-openjtalk openjtalk-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 # toolchain/firmware/tools.DEBIAN_PACKAGES is the same list (tests/test_firmware_tools.py checks).
 FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake
 
-test: setup firmware-packages
+test: setup firmware-packages $(VENV)/.openjtalk
 	$(PY) -m pytest -q tests
 
 firmware-packages:
@@ -59,6 +59,7 @@ clean:
 CORPUS := $(WORK)/corpus
 KOKORO_CORPUS := $(WORK)/corpus-kokoro
 KOKORO_HELDOUT := $(WORK)/corpus-kokoro-heldout-v24
+OPENJTALK_CORPUS := $(WORK)/corpus-openjtalk
 EPOCHS ?= 40
 
 $(CORPUS)/manifest.json: | setup
@@ -114,6 +115,23 @@ $(MBROLA_CORPUS)/manifest.json: | mbrola-setup
 	$(KWS) synth --engine mbrola --languages de,es,fa,fr,it,nl --words-per-language 32 --variants 24 --seed 0 --out $(MBROLA_CORPUS)
 
 corpus-mbrola: $(MBROLA_CORPUS)/manifest.json
+
+# A fifth voice family, Open JTalk's HTS voices (corpus/openjtalk.py): an HMM-parametric synthesizer whose two
+# Japanese speakers say every word as a loanword. Mei ships in the pyopenjtalk-plus wheel, installed without
+# its 190 MB Sudachi dictionary (katakana input never reads it); m001 is Debian's package, fetched into the kws
+# cache without root (~1 MB). The corpus's 288 words × 16 utterances took ~2 min on 2 cores.
+openjtalk-setup: $(VENV)/.openjtalk
+	$(PY) -m toolchain.corpus.openjtalk_setup
+
+$(VENV)/.openjtalk: $(VENV)/.installed
+	$(PY) -m pip install -q --no-deps pyopenjtalk-plus==0.4.1.post10 sudachipy==0.7.0 pydantic==2.14.4 \
+	  pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
+	touch $@
+
+$(OPENJTALK_CORPUS)/manifest.json: | openjtalk-setup
+	$(KWS) synth --engine openjtalk --languages embedding --words-per-language 32 --variants 16 --seed 0 --out $(OPENJTALK_CORPUS)
+
+corpus-openjtalk: $(OPENJTALK_CORPUS)/manifest.json
 
 # Voices never heard (benchmarks/voices.py): the shipped recipe trained on one voice family alone, each
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from toolchain.corpus.mbrola import VOICES, Mbrola, MbrolaUtterance, mbrola_voices, persona_voice
-from toolchain.corpus.mbrola_setup import DEBIAN_KEYRING, install
+from toolchain.corpus.debian_packages import DEBIAN_KEYRING, can_fetch
+from toolchain.corpus.mbrola_setup import install
 from toolchain.corpus.synth import SPLIT_VOICES, SynthConfig
 from toolchain.errors import KwsError
 
@@ -13,7 +14,7 @@ from toolchain.errors import KwsError
 @pytest.fixture(scope="module")
 def persian_voice():
     """The engine and the one Persian voice (the smallest set that speaks a whole language), in the kws cache."""
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None or not DEBIAN_KEYRING.is_file():
+    if not can_fetch():
         pytest.skip(f"MBROLA is fetched from Debian's packages: needs apt-get, dpkg-deb and {DEBIAN_KEYRING} (debian-archive-keyring)")
     return install(languages=("fa",))
 

@@ -110,9 +110,10 @@ def _print_json(data) -> None:
 @_FORCE
 @click.option("--engine", type=click.Choice(ENGINES), default="espeak", show_default=True,
               help="Voice family: espeak-ng, Kokoro-82M speaking espeak-ng's IPA, MBROLA diphone voices of recorded "
-                   "speakers (de, es, fa, fr, it, nl; `make mbrola-setup`), or SVOX Pico (en, de, es, fr, it; kept for evaluation).")
+                   "speakers (de, es, fa, fr, it, nl; `make mbrola-setup`), Open JTalk's Japanese HTS voices saying every word as a "
+                   "loanword (`make openjtalk-setup`), or SVOX Pico (en, de, es, fr, it; kept for evaluation).")
 def synth(languages, words_per_language, variants, seed, workers, out, engine, force):
-    """Synthesise an MSWC-layout corpus (espeak-ng, Kokoro, MBROLA or Pico voices; resumes if interrupted)."""
+    """Synthesise an MSWC-layout corpus (espeak-ng, Kokoro, MBROLA, Open JTalk or Pico voices; resumes if interrupted)."""
     from toolchain.corpus.languages import parse_languages
     from toolchain.corpus.synth import SynthConfig, synthesise
 

@@ -1,10 +1,11 @@
 """`kws synth`: an offline multilingual corpus spoken by a synthesizer, written in the MSWC layout.
 
-Four voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
+Five voice families (`engine`): espeak-ng (each utterance varies voice variant, speed, pitch, pitch
 range and amplitude), Kokoro-82M (mixed voice styles, speed, level; see `corpus/kokoro.py`), MBROLA
-(diphones of recorded speakers as pitch personas, speed, level; six languages: `corpus/mbrola.py`)
-and SVOX Pico (pitch personas of its recorded speakers, speed, level; five languages, kept for
-evaluation: see `corpus/pico.py`).
+(diphones of recorded speakers as pitch personas, speed, level; six languages: `corpus/mbrola.py`),
+Open JTalk's HTS voices (every word as a Japanese loanword; pitch and vocal-tract personas, speed,
+level: `corpus/openjtalk.py`) and SVOX Pico (pitch personas of its recorded speakers, speed, level;
+five languages, kept for evaluation: see `corpus/pico.py`).
 Voices are split once, by seed, into train/dev/test pools, so no test voice ever speaks a training clip.
 Each word is synthesised in a fresh forked process: espeak-ng carries state between syntheses, and
 a fixed sequence from a fresh engine is what makes the bytes repeat.
@@ -31,6 +32,7 @@ from toolchain.corpus.espeak import VOICE_VARIANTS, Espeak, Utterance
 from toolchain.corpus.kokoro import Kokoro, KokoroUtterance, kokoro_voices
 from toolchain.corpus.languages import word_list
 from toolchain.corpus.mbrola import Mbrola, MbrolaUtterance, check_mbrola_languages, mbrola_voices
+from toolchain.corpus.openjtalk import OpenJTalk, OpenJTalkUtterance, openjtalk_voices
 from toolchain.corpus.pico import Pico, PicoUtterance, check_pico_languages, pico_voices
 from toolchain.corpus.mswc import SPLITS_COLUMNS
 from toolchain.corpus.ogg import with_fixed_serial
@@ -41,8 +43,8 @@ from toolchain.outputs import claim_folder
 MSWC_RATE = 48000
 SPLIT_VOICES = {"test": 6, "dev": 4}  # the rest of VOICE_VARIANTS speak training clips
 SET_NAMES = {"train": "TRAIN", "dev": "DEV", "test": "TEST"}
-ENGINES = ("espeak", "kokoro", "mbrola", "pico")
-ENGINE_CLASSES = {"espeak": lambda seed: Espeak(), "kokoro": Kokoro, "mbrola": Mbrola, "pico": Pico}
+ENGINES = ("espeak", "kokoro", "mbrola", "openjtalk", "pico")
+ENGINE_CLASSES = {"espeak": lambda seed: Espeak(), "kokoro": Kokoro, "mbrola": Mbrola, "openjtalk": OpenJTalk, "pico": Pico}
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class PlannedClip:
     word: str
     link: str  # relative to <lang>/clips/, as in MSWC
     split: str
-    utterance: Utterance | KokoroUtterance | MbrolaUtterance | PicoUtterance
+    utterance: Utterance | KokoroUtterance | MbrolaUtterance | OpenJTalkUtterance | PicoUtterance
 
 
 def speakers(engine: str, seed: int) -> tuple[str, ...]:
@@ -78,6 +80,8 @@ def speakers(engine: str, seed: int) -> tuple[str, ...]:
         return pico_voices()
     if engine == "mbrola":
         return mbrola_voices()
+    if engine == "openjtalk":
+        return openjtalk_voices()
     return VOICE_VARIANTS if engine == "espeak" else tuple(v.name for v in kokoro_voices(seed))
 
 
@@ -118,6 +122,9 @@ def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list
             elif config.engine == "mbrola":
                 utterance = MbrolaUtterance(text=word, language=language, voice=voice, rate_wpm=int(rng.integers(120, 221)),
                                             pitch_offset=int(rng.integers(-8, 9)), volume=int(rng.integers(60, 161)))
+            elif config.engine == "openjtalk":
+                utterance = OpenJTalkUtterance(text=word, language=language, voice=voice,
+                                               speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
             elif config.engine == "pico":
                 utterance = PicoUtterance(text=word, language=language, voice=voice,
                                           rate=int(rng.integers(80, 131)), volume=int(rng.integers(30, 81)))  # 100 peaks at full scale

@@ -392,6 +392,12 @@ MBROLA_LICENCE_LINE = ("- **MBROLA voices' licence**: the MBROLA voice databases
                        "speech synthesised with them and do not contain them (corpus/mbrola.py)")
 
 
+OPENJTALK_LICENCE_LINE = ("- **Open JTalk voices' licence**: HTS voices Mei (MMDAgent) and nitech_jp_atr503_m001, "
+                          "CC-BY 3.0, © Nagoya Institute of Technology; these weights were trained on speech synthesised "
+                          "with them (corpus/openjtalk.py)")
+FAMILY_LICENCE_LINES = {"mbrola": MBROLA_LICENCE_LINE, "openjtalk": OPENJTALK_LICENCE_LINE}
+
+
 def model_card(manifest: dict) -> str:
     t, b = manifest["training"], manifest["budget"]
     vocab = manifest["vocabulary"]
@@ -406,7 +412,7 @@ def model_card(manifest: dict) -> str:
         f"- **Corpus**: {manifest['corpus']['path']} (seed {manifest['corpus']['seed']}, {manifest['corpus']['clips_used']} clips used)"
         + "".join(f" + {extra['path']}" for extra in manifest['corpus'].get('extra', [])),
         f"- **Voice families**: {', '.join(manifest['corpus'].get('voice_families') or ['unknown'])}",
-        *([MBROLA_LICENCE_LINE] if "mbrola" in (manifest["corpus"].get("voice_families") or []) else []),
+        *[line for family, line in FAMILY_LICENCE_LINES.items() if family in (manifest["corpus"].get("voice_families") or [])],
         f"- **Teacher**: " + (f"{manifest['teacher']['name']} (sha256 {manifest['teacher']['model_sha256'][:16]}…, "
                               f"weight {manifest['teacher']['distill_weight']}; {manifest['teacher']['loss']})"
                               if manifest.get('teacher') else "none"),
