@@ -67,17 +67,18 @@ $(CORPUS)/manifest.json: | setup
 
 corpus: $(CORPUS)/manifest.json
 
-# Both voice families, the real-speech teacher and room/device augmentation, streamable (issues 8, 10):
-# Measured on 2 cores shared with other jobs: 1,585 s (embedding) and 2,759 s (embedding-small), the wall times
-# in their MODEL_CARD.md; the Kokoro corpus took ~17 min of synthesis there (about 6 s per word on idle cores).
-TRAIN_FLAGS = --corpus $(CORPUS) --corpus $(KOKORO_CORPUS) --languages embedding --words-per-language 32 \
-	--epochs $(EPOCHS) --seed 0 --teacher efficientword-net --room-augment
+# Three voice families (espeak-ng, Kokoro, Open JTalk), the real-speech teacher and room/device augmentation,
+# streamable (issues 8, 10). Open JTalk joined after a dev check on MBROLA voices (README, "Voices it never heard").
+# The wall times on 2 cores are in each MODEL_CARD.md; the Kokoro corpus took ~17 min of synthesis (about 6 s per
+# word on idle cores), the Open JTalk corpus ~2 min.
+TRAIN_FLAGS = --corpus $(CORPUS) --corpus $(KOKORO_CORPUS) --corpus $(OPENJTALK_CORPUS) --languages embedding \
+	--words-per-language 32 --epochs $(EPOCHS) --seed 0 --teacher efficientword-net --room-augment
 
-train: setup corpus $(KOKORO_CORPUS)/manifest.json distill-setup
+train: setup corpus $(KOKORO_CORPUS)/manifest.json $(OPENJTALK_CORPUS)/manifest.json distill-setup
 	$(KWS) train-embedding $(TRAIN_FLAGS) --architecture ds_cnn_stream --out models/embedding --force
 
 # The ~0.4 M-MAC-per-hop embedding for the smallest Cortex-M4 budgets (kws enroll --embedding models/embedding-small).
-train-small: setup corpus $(KOKORO_CORPUS)/manifest.json distill-setup
+train-small: setup corpus $(KOKORO_CORPUS)/manifest.json $(OPENJTALK_CORPUS)/manifest.json distill-setup
 	$(KWS) train-embedding $(TRAIN_FLAGS) --architecture ds_cnn_stream_small --out models/embedding-small --force
 
 # The second voice family: Kokoro-82M speaking espeak-ng's IPA (corpus/kokoro.py). Training reads the
