@@ -16,7 +16,7 @@ from pathlib import Path
 
 from record import write_results
 from toolchain.embedding.artifact import DEFAULT_EMBEDDING, load_embedding
-from toolchain.fewshot.head import HEAD_L2
+from toolchain.fewshot.head import HEAD_L2, head_settings
 from toolchain.fewshot.voices import GROUPS, VoicesConfig, evaluate_voices
 
 DEV_CORPORA = {"espeak": [Path("work/corpus")],  # `make corpus`, `make corpus-kokoro`
@@ -31,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     decays = [float(d) for d in args.decays.split(",")]
     embedding = load_embedding(args.embedding)
-    figures = {"embedding_hash": embedding.hash, "shipped_head_l2": HEAD_L2, "targets_per_group": args.targets_per_group}
+    figures = {**head_settings(),  # how the head was made (the README names it), only its decay swept below
+               "embedding_hash": embedding.hash, "shipped_head_l2": HEAD_L2, "targets_per_group": args.targets_per_group}
     print(f"{'voices':7s} {'decay':>7s}  " + "  ".join(f"{g + ' pooled / mean EER':>36s}" for g in GROUPS))
     for family, corpora in DEV_CORPORA.items():
         for decay in decays:
