@@ -122,15 +122,13 @@ def plan_word(config: SynthConfig, language: str, index: int, word: str) -> list
             elif config.engine == "mbrola":
                 utterance = MbrolaUtterance(text=word, language=language, voice=voice, rate_wpm=int(rng.integers(120, 221)),
                                             pitch_offset=int(rng.integers(-8, 9)), volume=int(rng.integers(60, 161)))
-            elif config.engine == "openjtalk":
-                utterance = OpenJTalkUtterance(text=word, language=language, voice=voice,
-                                               speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
             elif config.engine == "pico":
                 utterance = PicoUtterance(text=word, language=language, voice=voice,
                                           rate=int(rng.integers(80, 131)), volume=int(rng.integers(30, 81)))  # 100 peaks at full scale
-            else:
-                utterance = KokoroUtterance(text=word, language=language, voice=voice,
-                                            speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
+            else:  # Kokoro and Open JTalk: a speed and a peak level
+                speaking = OpenJTalkUtterance if config.engine == "openjtalk" else KokoroUtterance
+                utterance = speaking(text=word, language=language, voice=voice,
+                                     speed=round(float(rng.uniform(0.8, 1.25)), 3), gain=round(float(rng.uniform(0.3, 0.95)), 3))
             link = f"w{index:03d}/{language}_w{index:03d}_{split}{k:02d}_{voice}.opus"
             clips.append(PlannedClip(language, word, link, split, utterance))
     return clips
