@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KWS := $(VENV)/bin/kws
 WORK ?= work
 
-.PHONY: setup test firmware-packages firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup corpus-openjtalk openjtalk-setup distill-setup bench bench-voices bench-pico bench-confound readme flash clean
+.PHONY: setup test firmware-packages firmware-setup firmware-test demo train train-small corpus corpus-kokoro corpus-pico corpus-mbrola mbrola-setup corpus-openjtalk openjtalk-setup realspeech distill-setup bench bench-voices bench-pico bench-confound readme flash clean
 
 setup: $(VENV)/.installed
 
@@ -133,6 +133,17 @@ $(OPENJTALK_CORPUS)/manifest.json: | openjtalk-setup
 	$(KWS) synth --engine openjtalk --languages embedding --words-per-language 32 --variants 16 --seed 0 --out $(OPENJTALK_CORPUS)
 
 corpus-openjtalk: $(OPENJTALK_CORPUS)/manifest.json
+
+# Recorded human speech (corpus/real_speech.py): people reading words aloud in three GPL Debian data packages
+# (tuxpaint-stamps-default, ktuberling-data, klettres-data; ~250 MB fetched into the kws cache without root),
+# as 1 s clips without word labels for the teacher loss (`kws train-embedding --distill-speech`). The held-out
+# languages are left out; at most 250 clips per package and language. ~1.5 min on 2 cores.
+REALSPEECH := $(WORK)/realspeech
+
+$(REALSPEECH)/manifest.json: | setup
+	$(PY) -m toolchain.corpus.real_speech --out $(REALSPEECH)
+
+realspeech: $(REALSPEECH)/manifest.json
 
 # Voices never heard (benchmarks/voices.py): the shipped recipe trained on one voice family alone, each
 # tested on the other family, then the shipped embedding on both families' test voices, the peer beside.

@@ -166,6 +166,9 @@ def features(corpus, corpus_format, out, strict, cache, force):
 @click.option("--teacher", type=click.Choice(TEACHERS), default=None,
               help="Distil a real-speech embedding into the student (training time only; `make distill-setup`).")
 @click.option("--distill-weight", type=_POSITIVE, default=1.0, show_default=True, help="Weight of the teacher's cosine loss.")
+@click.option("--distill-speech", type=click.Path(path_type=Path), default=None,
+              help="With --teacher: a folder of recordings without word labels (real voices: `make realspeech`), "
+                   "learned through the teacher's loss only.")
 @click.option("--room-augment", is_flag=True,
               help="Also reverberate, colour (microphone, codec) and perturb vocal-tract length before the frontend.")
 @click.option("--word-loss", type=_LibraryChoice(_library("toolchain.embedding.train:WORD_LOSSES")), **_library_default(_TRAIN + "word_loss"),
@@ -174,8 +177,8 @@ def features(corpus, corpus_format, out, strict, cache, force):
               help="With --word-loss am-softmax: the margin taken off the target word's cosine.")
 @_FORCE
 def train_embedding_cmd(corpus, out, languages, words_per_language, architecture, epochs, batch_size, learning_rate, seed,
-                        resume, init_from, head_epochs, max_steps_per_epoch, teacher, distill_weight, room_augment, word_loss,
-                        margin, force):
+                        resume, init_from, head_epochs, max_steps_per_epoch, teacher, distill_weight, distill_speech, room_augment,
+                        word_loss, margin, force):
     """Train the multilingual word classifier whose penultimate layer is the embedding."""
     from toolchain.augment import ROOM_AND_DEVICE, AugmentParams
     from toolchain.corpus.languages import parse_languages
@@ -187,12 +190,14 @@ def train_embedding_cmd(corpus, out, languages, words_per_language, architecture
     config = TrainConfig(corpus[0], out, tuple(parse_languages(languages)), words_per_language, architecture, epochs, batch_size,
                          learning_rate, seed, resume, init_from, head_epochs, max_steps_per_epoch,
                          command="kws " + " ".join(sys.argv[1:]), extra_corpora=tuple(corpus[1:]), teacher=teacher,
-                         distill_weight=distill_weight, augment=ROOM_AND_DEVICE if room_augment else AugmentParams(),
-                         word_loss=word_loss, margin=MarginParams(margin=margin))
+                         distill_weight=distill_weight, distill_speech=distill_speech,
+                         augment=ROOM_AND_DEVICE if room_augment else AugmentParams(), word_loss=word_loss,
+                         margin=MarginParams(margin=margin))
     inputs = {"--corpus" if i == 0 else f"--corpus #{i + 1}": path for i, path in enumerate(corpus)}
     # in a TF_CONFIG cluster every worker runs this command; only the chief writes OUT
     is_chief, _ = cluster_role()
-    claim = claim_artifact(out, KIND, inputs={**inputs, "--init-from": init_from}, force=force) if is_chief else nullcontext()
+    claim = claim_artifact(out, KIND, inputs={**inputs, "--init-from": init_from, "--distill-speech": distill_speech},
+                           force=force) if is_chief else nullcontext()
     with claim:
         manifest = train_embedding(config)
     t, b = manifest["training"], manifest["budget"]

@@ -25,11 +25,12 @@ def can_fetch() -> bool:
 
 
 def unpack(packages: list[str], home: Path, what: str, layout: str, env_hint: str,
-           prepare: Callable[[Path], None] | None = None) -> Path:
+           prepare: Callable[[Path], None] | None = None, with_dependencies: bool = True) -> Path:
     """Fetch `packages` (and the libraries they need) and unpack them as `home` (idempotent).
 
     `layout` goes into the install marker: an install laid out otherwise is redone. `prepare` gets
     the unpacked tree before it moves into place. `what` and `env_hint` name the install in errors.
+    Data packages (`with_dependencies=False`) come alone: nothing has to run them.
     """
     if not can_fetch():
         raise KwsError(f"{what}: fetching Debian's packages needs apt-get, dpkg-deb and Debian's archive keyring "
@@ -59,8 +60,10 @@ def unpack(packages: list[str], home: Path, what: str, layout: str, env_hint: st
 
         apt_get("update")
         # the libraries this machine lacks, as apt would install them
-        simulated = apt_get("--simulate", "install", "--no-install-recommends", *packages)
-        missing = [line.split()[1] for line in simulated.splitlines() if line.startswith("Inst ")]
+        missing = []
+        if with_dependencies:
+            simulated = apt_get("--simulate", "install", "--no-install-recommends", *packages)
+            missing = [line.split()[1] for line in simulated.splitlines() if line.startswith("Inst ")]
         apt_get("download", *sorted(set(packages) | set(missing)))
         root = staging / "root"
         debs = sorted((apt / "debs").glob("*.deb"))

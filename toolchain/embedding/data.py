@@ -13,10 +13,13 @@ from toolchain.corpus.records import SILENCE, UNKNOWN
 from toolchain.frontend import FrontendParams, features_tf, lead_in_samples, settled_features_tf
 
 
+NO_WORD = -1  # the label of a clip without a word label (recorded speech the teacher alone teaches)
+
+
 @dataclass
 class ClipArrays:
     audio: np.ndarray  # int16 (N, clip samples)
-    labels: np.ndarray  # int32 (N,)
+    labels: np.ndarray  # int32 (N,); NO_WORD only beside a teacher
     teacher: np.ndarray | None = None  # float32 (N, dim): a teacher's embedding of each clean clip, when distilling
 
 
@@ -44,7 +47,8 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
     """(features float32 int8-valued, label) batches; training adds shift, background and SpecAugment.
 
     With `arrays.teacher`, the target is {"word_logits": label, "teacher_projection": teacher vector}:
-    the student sees the augmented clip, the teacher's vector is of the clean one."""
+    the student sees the augmented clip, the teacher's vector is of the clean one. NO_WORD clips then
+    come with sample weights that keep them out of the word loss."""
     lead_in = lead_in_samples(augment.lead_in_ms, params)
     bank = noise_bank_tensor(tracks, params.clip_samples + lead_in)
     max_shift = params.sample_rate * augment.max_shift_ms // 1000
@@ -76,6 +80,12 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
             lambda pair, s: augmented(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(clean, num_parallel_calls=tf.data.AUTOTUNE)
-    if arrays.teacher is not None:
+    if arrays.teacher is not None and (arrays.labels == NO_WORD).any():
+        dataset = dataset.map(lambda x, y: (x, {"word_logits": tf.maximum(y[0], 0), "teacher_projection": y[1]},
+                                            {"word_logits": tf.cast(y[0] != NO_WORD, tf.float32),
+                                             "teacher_projection": tf.constant(1.0)}))
+    elif arrays.teacher is not None:
         dataset = dataset.map(lambda x, y: (x, {"word_logits": y[0], "teacher_projection": y[1]}))
+    elif (arrays.labels == NO_WORD).any():
+        raise ValueError("clips without a word label need a teacher's targets")
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

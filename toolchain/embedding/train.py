@@ -6,6 +6,7 @@ kill; TensorBoard logs beside the backup.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -21,20 +22,21 @@ import numpy as np
 import tensorflow as tf
 
 from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
-from toolchain.audio import CLIP_SAMPLES, SAMPLE_RATE
+from toolchain.audio import AUDIO_SUFFIXES, CLIP_SAMPLES, SAMPLE_RATE
 from toolchain.augment import SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import languages_in, read_mswc
 from toolchain.corpus.pico import EVALUATION_ONLY_FAMILY
-from toolchain.corpus.records import SILENCE, UNKNOWN, voice_families
+from toolchain.corpus.real_speech import read_manifest as read_real_speech_manifest
+from toolchain.corpus.records import SILENCE, UNKNOWN, ClipRecord, voice_families
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
-from toolchain.embedding.data import ClipArrays, add_silence_and_unknown, feature_dataset
+from toolchain.embedding.data import NO_WORD, ClipArrays, add_silence_and_unknown, feature_dataset
 from toolchain.embedding.ds_cnn import EMBEDDING_LAYER
 from toolchain.embedding.margin import AdditiveMarginLoss, MarginParams, with_cosine_words
 from toolchain.embedding.multi_worker import accuracy, fit_multi_worker
 from toolchain.embedding.registry import DEFAULT_ARCHITECTURE, build_classifier
-from toolchain.errors import KwsError
+from toolchain.errors import KwsError, bad_input
 from toolchain.features import batch_features, decode_clips
 from toolchain.frontend import FrontendParams, require_same_frontend
 
@@ -63,6 +65,8 @@ class TrainConfig:
     # distillation: the student also learns to point where the teacher's embedding points (embedding/teacher.py)
     teacher: str | None = None
     distill_weight: float = 1.0
+    # recordings without word labels (real people: `make realspeech`), learned through the teacher loss only
+    distill_speech: Path | None = None
     # ROOM_AND_DEVICE adds reverberation, microphone colouring and VTLP (voices and rooms never heard);
     # off by default until the shipped embeddings are retrained with it, so `make train` reproduces them
     augment: AugmentParams = AugmentParams()
@@ -156,16 +160,48 @@ def _load_split_arrays(config: TrainConfig, vocab, class_names, tracks):
     return out, kept, skipped + scan_skipped
 
 
+def _speech_files(folder: Path) -> list[ClipRecord]:
+    """Every recording under `folder`, sorted; checked before the expensive work."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise bad_input(folder, "--distill-speech: folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if not files:
+        raise bad_input(folder, f"--distill-speech: no recordings ({', '.join(AUDIO_SUFFIXES)})")
+    return [ClipRecord(p, "", split="train") for p in files]
+
+
+def _speech_without_labels(folder: Path) -> tuple[np.ndarray, dict]:
+    """1 s clips of the recordings under `folder`, and what they were (for the manifest)."""
+    kept, audio, skipped = decode_clips(_speech_files(folder))
+    if not audio:
+        raise bad_input(folder, f"--distill-speech: none of its {len(skipped)} recordings is usable ({skipped[0][1]})")
+    audio = np.stack(audio)
+    sources = read_real_speech_manifest(folder)
+    return audio, {"path": str(folder), "clips": int(len(audio)), "skipped": len(skipped),
+                   "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest()[:16],
+                   "packages": (sources or {}).get("packages")}
+
+
 def _with_teacher_targets(arrays: dict[str, ClipArrays], config: TrainConfig) -> tuple[dict[str, ClipArrays], dict]:
-    """Train and dev clips with the teacher's embedding of each (cached per clip), and what the teacher was."""
+    """Train and dev clips with the teacher's embedding of each (cached per clip), and what the teacher was.
+    --distill-speech recordings join the training clips with no word (NO_WORD): only the teacher teaches them."""
     from toolchain.embedding.teacher import load_teacher
 
     teacher = load_teacher(config.teacher)
     targets = {split: ClipArrays(a.audio, a.labels, teacher.embed(a.audio, progress=True))
                for split, a in arrays.items() if split in ("train", "dev")}
-    return targets, {"name": teacher.name, "model_sha256": teacher.model_sha256, "dim": teacher.dim,
-                     "distill_weight": config.distill_weight,
-                     "loss": "cosine between a linear projection of the embedding and the teacher's embedding of the clean clip"}
+    info = {"name": teacher.name, "model_sha256": teacher.model_sha256, "dim": teacher.dim,
+            "distill_weight": config.distill_weight,
+            "loss": "cosine between a linear projection of the embedding and the teacher's embedding of the clean clip"}
+    if config.distill_speech is not None:
+        speech, info["speech_without_labels"] = _speech_without_labels(config.distill_speech)
+        train = targets["train"]
+        targets["train"] = ClipArrays(np.concatenate([train.audio, speech]),
+                                      np.concatenate([train.labels, np.full(len(speech), NO_WORD, np.int32)]),
+                                      np.concatenate([train.teacher, teacher.embed(speech, progress=True)]))
+    return targets, info
 
 
 def _distillation_model(model: keras.Model, teacher_dim: int) -> keras.Model:
@@ -265,6 +301,10 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
     keras.utils.set_random_seed(config.seed)
     if config.teacher and os.environ.get("TF_CONFIG"):
         raise KwsError("--teacher: distillation runs on one machine (the multi-worker loop trains the word classes only)")
+    if config.distill_speech is not None:
+        if not config.teacher:
+            raise KwsError("--distill-speech: recordings without labels are learned through the teacher; add --teacher")
+        _speech_files(config.distill_speech)
     corpus_manifest_path = Path(config.corpus) / "manifest.json"
     corpus_manifest = json.loads(corpus_manifest_path.read_text()) if corpus_manifest_path.is_file() else {}
     scan_words: dict[str, list[str]] = {}
@@ -307,6 +347,8 @@ def train_embedding(config: TrainConfig, progress: bool = True) -> dict:
         with strategy.scope():
             fit_model = _distillation_model(model, distilled["train"].teacher.shape[1])
         fit_train = feature_dataset(distilled["train"], batch, config.seed, True, tracks, config.frontend, config.augment)
+        if config.distill_speech is not None and not config.max_steps_per_epoch:
+            steps = int(np.ceil(len(distilled["train"].labels) / batch))  # an epoch sees the recordings too
         fit_train = fit_train.repeat() if config.max_steps_per_epoch else fit_train
         fit_dev = feature_dataset(distilled["dev"], batch, config.seed, False, tracks, config.frontend)
         distill_weight = config.distill_weight
@@ -413,6 +455,7 @@ def model_card(manifest: dict) -> str:
         + "".join(f" + {extra['path']}" for extra in manifest['corpus'].get('extra', [])),
         f"- **Voice families**: {', '.join(manifest['corpus'].get('voice_families') or ['unknown'])}",
         *[line for family, line in FAMILY_LICENCE_LINES.items() if family in (manifest["corpus"].get("voice_families") or [])],
+        *_speech_without_labels_lines(manifest.get("teacher") or {}),
         f"- **Teacher**: " + (f"{manifest['teacher']['name']} (sha256 {manifest['teacher']['model_sha256'][:16]}…, "
                               f"weight {manifest['teacher']['distill_weight']}; {manifest['teacher']['loss']})"
                               if manifest.get('teacher') else "none"),
@@ -436,6 +479,17 @@ def model_card(manifest: dict) -> str:
     lines += ["", "## Measured by the benchmarks", "",
               "<!-- figures:model-card -->Not measured at this revision (`make bench`, then `make readme`).<!-- /figures:model-card -->"]
     return "\n".join(lines) + "\n"
+
+
+def _speech_without_labels_lines(teacher: dict) -> list[str]:
+    speech = teacher.get("speech_without_labels")
+    if not speech:
+        return []
+    packages = speech.get("packages") or {}
+    sources = "; ".join(f"{name} {p['version']} ({p['licence']}, {p['clips']} clips)" for name, p in packages.items() if p["clips"])
+    return [f"- **Recorded speech (teacher loss only, no word labels)**: {speech['clips']} clips from {speech['path']}"
+            + (f": Debian packages {sources}; these weights were trained on those recordings and do not contain them"
+               if sources else "")]
 
 
 def _word_loss_text(config: dict) -> str:
