@@ -36,13 +36,16 @@ SPEECH_ABOVE_FLOOR_DB = 6.0
 MIN_SPEECH_MS = 150
 
 
-def audio_files(folder: Path, suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[Path]:
-    """The recordings in a folder, sorted. Hidden files are not recordings: `.x.wav`, and the `._x.wav`
-    metadata files macOS writes beside every file on a foreign disk. A missing folder has none."""
-    if not Path(folder).is_dir():
+def audio_files(folder: Path, suffixes: tuple[str, ...] = AUDIO_SUFFIXES, recursive: bool = False) -> list[Path]:
+    """The recordings in a folder (and its subfolders, `recursive`), sorted. Hidden files and folders hold
+    no recordings: `.x.wav`, and the `._x.wav` metadata files macOS writes beside every file on a foreign
+    disk. A missing folder has none."""
+    folder = Path(folder)
+    if not folder.is_dir():
         return []
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes)
+    return sorted(p for p in (folder.rglob("*") if recursive else folder.iterdir())
+                  if p.is_file() and p.suffix.lower() in suffixes
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def check_sample_rate(path: Path | str, rate: int) -> None:

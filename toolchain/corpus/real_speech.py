@@ -9,7 +9,6 @@ Open JTalk voices are (`debian_packages.py`: no root, the system's sources untou
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from toolchain.artifacts import staged_directory, write_json_atomic
-from toolchain.audio import AUDIO_SUFFIXES, SAMPLE_RATE, audio_files, load_clip
+from toolchain.audio import SAMPLE_RATE, audio_files, load_clip
 from toolchain.corpus.debian_packages import unpack
 from toolchain.corpus.languages import HELDOUT_LANGUAGES
 from toolchain.errors import KwsError
@@ -73,7 +72,7 @@ def recordings(home: Path) -> Iterator[Recording]:
             yield Recording("ktuberling-data", _language(folder.name), path)
     letters = home / PACKAGES["klettres-data"][1]
     for folder in sorted(p for p in letters.glob("*") if p.is_dir()):
-        for path in sorted(p for p in folder.rglob("*") if p.suffix in AUDIO_SUFFIXES and not p.name.startswith(".")):
+        for path in audio_files(folder, recursive=True):
             yield Recording("klettres-data", _language(folder.name), path)
 
 
@@ -146,14 +145,6 @@ def _package_versions(home: Path) -> dict[str, str]:
             name, version, *_ = line.split("_")
             versions[name] = version.replace("%3a", ":")
     return versions
-
-
-def read_manifest(folder: Path) -> dict | None:
-    path = Path(folder) / "manifest.json"
-    if not path.is_file():
-        return None
-    manifest = json.loads(path.read_text())
-    return manifest if manifest.get("kind") == KIND else None
 
 
 if __name__ == "__main__":

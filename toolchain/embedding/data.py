@@ -80,12 +80,13 @@ def feature_dataset(arrays: ClipArrays, batch_size: int, seed: int, training: bo
             lambda pair, s: augmented(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(clean, num_parallel_calls=tf.data.AUTOTUNE)
-    if arrays.teacher is not None and (arrays.labels == NO_WORD).any():
+    unlabelled = bool((arrays.labels == NO_WORD).any())
+    if unlabelled and arrays.teacher is None:
+        raise ValueError("clips without a word label need a teacher's targets")
+    if unlabelled:
         dataset = dataset.map(lambda x, y: (x, {"word_logits": tf.maximum(y[0], 0), "teacher_projection": y[1]},
                                             {"word_logits": tf.cast(y[0] != NO_WORD, tf.float32),
                                              "teacher_projection": tf.constant(1.0)}))
     elif arrays.teacher is not None:
         dataset = dataset.map(lambda x, y: (x, {"word_logits": y[0], "teacher_projection": y[1]}))
-    elif (arrays.labels == NO_WORD).any():
-        raise ValueError("clips without a word label need a teacher's targets")
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -21,14 +21,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolchain.artifacts import staged_directory, write_bytes_atomic, write_json_atomic
-from toolchain.audio import AUDIO_SUFFIXES, CLIP_SAMPLES, SAMPLE_RATE
+from toolchain.artifacts import directory_kind, read_manifest, staged_directory, write_bytes_atomic, write_json_atomic
+from toolchain.audio import AUDIO_SUFFIXES, CLIP_SAMPLES, SAMPLE_RATE, audio_files
 from toolchain.augment import SETTLED_NOISE, AugmentParams
 from toolchain.corpus.background import background_tracks
 from toolchain.corpus.languages import EMBEDDING_LANGUAGES, word_list
 from toolchain.corpus.mswc import languages_in, read_mswc
 from toolchain.corpus.pico import EVALUATION_ONLY_FAMILY
-from toolchain.corpus.real_speech import read_manifest as read_real_speech_manifest
+from toolchain.corpus.real_speech import KIND as REAL_SPEECH_KIND
 from toolchain.corpus.records import SILENCE, UNKNOWN, ClipRecord, voice_families
 from toolchain.embedding.artifact import CLASSIFIER_FILE, KIND, UNKNOWN_BANK_FILE, load_embedding, trunk_of, weights_hash
 from toolchain.embedding.data import NO_WORD, ClipArrays, add_silence_and_unknown, feature_dataset
@@ -165,8 +165,7 @@ def _speech_files(folder: Path) -> list[ClipRecord]:
     folder = Path(folder)
     if not folder.is_dir():
         raise bad_input(folder, "--distill-speech: folder not found")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = audio_files(folder, recursive=True)
     if not files:
         raise bad_input(folder, f"--distill-speech: no recordings ({', '.join(AUDIO_SUFFIXES)})")
     return [ClipRecord(p, "", split="train") for p in files]
@@ -174,14 +173,13 @@ def _speech_files(folder: Path) -> list[ClipRecord]:
 
 def _speech_without_labels(folder: Path) -> tuple[np.ndarray, dict]:
     """1 s clips of the recordings under `folder`, and what they were (for the manifest)."""
-    kept, audio, skipped = decode_clips(_speech_files(folder))
+    _, audio, skipped = decode_clips(_speech_files(folder))
     if not audio:
         raise bad_input(folder, f"--distill-speech: none of its {len(skipped)} recordings is usable ({skipped[0][1]})")
     audio = np.stack(audio)
-    sources = read_real_speech_manifest(folder)
+    packages = read_manifest(folder, REAL_SPEECH_KIND)["packages"] if directory_kind(folder) == REAL_SPEECH_KIND else None
     return audio, {"path": str(folder), "clips": int(len(audio)), "skipped": len(skipped),
-                   "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest()[:16],
-                   "packages": (sources or {}).get("packages")}
+                   "audio_sha256": hashlib.sha256(audio.tobytes()).hexdigest()[:16], "packages": packages}
 
 
 def _with_teacher_targets(arrays: dict[str, ClipArrays], config: TrainConfig) -> tuple[dict[str, ClipArrays], dict]:
