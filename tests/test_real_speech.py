@@ -29,7 +29,7 @@ def _ogg(path, rng, silent=False):
 
 @pytest.fixture()
 def unpacked(tmp_path):
-    """A home as `make realspeech-setup` leaves it: the three packages, their copyright files and PACKAGES."""
+    """A home as `make realspeech` leaves it: the three packages, their copyright files and PACKAGES."""
     rng = np.random.default_rng(3)
     home = tmp_path / "realspeech"
     stamps = home / "usr/share/tuxpaint/stamps"
@@ -93,7 +93,7 @@ def test_clips_leave_out_heldout_languages_cap_each_speaker_and_keep_licences(un
 
 
 def test_an_empty_home_says_how_to_fetch_the_packages(tmp_path):
-    with pytest.raises(KwsError, match="make realspeech-setup"):
+    with pytest.raises(KwsError, match="run `make realspeech`"):
         build_clips(tmp_path, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 

@@ -85,7 +85,7 @@ def build_clips(home: Path, out: Path, seed: int = 0, per_package_language: int 
         if recording.language not in excluded:
             groups.setdefault((recording.package, recording.language), []).append(recording)
     if not groups:
-        raise KwsError(f"{home}: no recordings of {', '.join(PACKAGES)}; run `make realspeech-setup`")
+        raise KwsError(f"{home}: no recordings of {', '.join(PACKAGES)}; run `make realspeech`")
     rng = np.random.default_rng(seed)
     chosen = []
     for key in sorted(groups):
