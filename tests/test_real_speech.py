@@ -98,6 +98,28 @@ def test_an_empty_home_says_how_to_fetch_the_packages(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_package_install_leaves_a_home_it_did_not_make_alone(tmp_path):
+    home = tmp_path / "realspeech"
+    home.mkdir()
+    (home / "notes.txt").write_text("keep")
+    with pytest.raises(KwsError, match=f"{home}: exists and was not made by the kws realspeech install.*KWS_REALSPEECH_HOME"):
+        real_speech.install(home)
+    assert sorted(p.name for p in home.iterdir()) == ["notes.txt"] and (home / "notes.txt").read_text() == "keep"
+
+
+def test_an_install_already_made_needs_no_package_tools(tmp_path, monkeypatch):
+    from toolchain.corpus import debian_packages
+
+    home = tmp_path / "realspeech"
+    home.mkdir()
+    (home / ".installed").write_text("\n".join([*real_speech.PACKAGES, real_speech.LAYOUT]))
+    monkeypatch.setattr(debian_packages, "can_fetch", lambda: False)
+    assert real_speech.install(home) == home
+    (home / ".installed").write_text("tuxpaint-stamps-default")  # an older install, short of packages: fetched again
+    with pytest.raises(KwsError, match="needs apt-get"):
+        real_speech.install(home)
+
+
 def test_make_realspeech_refuses_a_folder_it_did_not_write(tmp_path, monkeypatch):
     import subprocess
     import sys

@@ -32,14 +32,14 @@ def unpack(packages: list[str], home: Path, what: str, layout: str, env_hint: st
     the unpacked tree before it moves into place. `what` and `env_hint` name the install in errors.
     Data packages (`with_dependencies=False`) come alone: nothing has to run them.
     """
-    if not can_fetch():
-        raise KwsError(f"{what}: fetching Debian's packages needs apt-get, dpkg-deb and Debian's archive keyring "
-                       f"({DEBIAN_KEYRING}, package debian-archive-keyring)")
     marker = home / ".installed"
     if marker.is_file() and set(marker.read_text().split()) >= {*packages, layout}:
         return home
     if home.exists() and not marker.is_file() and any(home.iterdir()):
-        raise KwsError(f"{home}: exists and was not made by `make {what}-setup`; move it away or set {env_hint}")
+        raise KwsError(f"{home}: exists and was not made by the kws {what} install; move it away or set {env_hint}")
+    if not can_fetch():
+        raise KwsError(f"{what}: fetching Debian's packages needs apt-get, dpkg-deb and Debian's archive keyring "
+                       f"({DEBIAN_KEYRING}, package debian-archive-keyring)")
     home.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{home.name}-", dir=home.parent))  # same filesystem: the rename is atomic
     try:
