@@ -18,6 +18,7 @@ from toolchain.errors import KwsError
 
 DEBIAN_RELEASE = "bookworm"
 DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+VERSIONS_FILE = "PACKAGES"  # the .deb files an install was unpacked from, one per line
 
 
 def can_fetch() -> bool:
@@ -72,10 +73,23 @@ def unpack(packages: list[str], home: Path, what: str, layout: str, env_hint: st
         if prepare is not None:
             prepare(root)
         (root / ".installed").write_text("\n".join([*packages, layout]) + "\n")
-        (root / "PACKAGES").write_text("".join(f"{deb.name}\n" for deb in debs))  # versions
+        (root / VERSIONS_FILE).write_text("".join(f"{deb.name}\n" for deb in debs))  # read by installed_versions
         if home.exists():
             shutil.rmtree(home)  # an earlier install with fewer packages (it has the marker), or an empty folder
         os.replace(root, home)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return home
+
+
+def installed_versions(home: Path) -> dict[str, str]:
+    """Package → Debian version of an install `unpack` made (its .deb names: name_version_arch.deb,
+    the epoch's colon written %3a); empty for an install without the list."""
+    listing = home / VERSIONS_FILE
+    if not listing.is_file():
+        return {}
+    versions = {}
+    for deb in listing.read_text().split():
+        name, version, *_ = deb.split("_")
+        versions[name] = version.replace("%3a", ":")
+    return versions

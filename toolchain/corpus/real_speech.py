@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from toolchain.artifacts import staged_directory, write_json_atomic
 from toolchain.audio import SAMPLE_RATE, audio_files, load_clip
-from toolchain.corpus.debian_packages import unpack
+from toolchain.corpus.debian_packages import installed_versions, unpack
 from toolchain.corpus.languages import HELDOUT_LANGUAGES
 from toolchain.errors import KwsError
 
@@ -92,7 +92,7 @@ def build_clips(home: Path, out: Path, seed: int = 0, per_package_language: int 
         members = groups[key]
         picks = sorted(rng.choice(len(members), min(per_package_language, len(members)), replace=False))
         chosen += [members[i] for i in picks]
-    versions = _package_versions(home)
+    versions = installed_versions(home)
     counts: dict[str, dict[str, int]] = {}
     skipped = []
     with staged_directory(out) as stage:
@@ -134,17 +134,6 @@ def _unique(path: Path) -> Path:
     while candidate.exists():
         candidate, n = path.with_name(f"{path.stem}-{n}{path.suffix}"), n + 1
     return candidate
-
-
-def _package_versions(home: Path) -> dict[str, str]:
-    """From the PACKAGES list `unpack` writes: name_version_arch.deb."""
-    listing = home / "PACKAGES"
-    versions = {}
-    if listing.is_file():
-        for line in listing.read_text().split():
-            name, version, *_ = line.split("_")
-            versions[name] = version.replace("%3a", ":")
-    return versions
 
 
 if __name__ == "__main__":
